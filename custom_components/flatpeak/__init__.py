@@ -1,0 +1,1 @@
+"""The Flatpeak integration: charging schedules and tariff status from Flatpeak."""

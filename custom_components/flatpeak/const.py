@@ -1,0 +1,5 @@
+"""Constants of the Flatpeak integration."""
+
+from typing import Final
+
+DOMAIN: Final = "flatpeak"

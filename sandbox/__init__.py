@@ -1,0 +1,63 @@
+"""A local simulator of the Flatpeak API and the Flip Utility API.
+
+It stands in for both clouds in tests, the demo and the benchmarks, over real
+HTTP, on one aiohttp server: Flatpeak paths at the root (`/login`,
+`/schedules/soc/{device_id}`...), Flip paths under `/v1`, admin controls under
+`/_sandbox`. It imports nothing from Home Assistant or the integration.
+
+Credentials and ids are constants, the same on every run:
+
+    Flatpeak account ID   acc_5b1d5a7e9c0f4e2a8d3b6c71
+    API key (test mode)   sk_test_5f2c9e1b7a3d4c68b0e1f2a3
+    API key (live mode)   sk_live_8c4e2a6f1b9d3e57a0c2d4f6
+    Demo battery          dev_5b1d5a7e9c0f4e2a8d3b6c72  (13.5 kWh, charges at 5 kW)
+    Demo location         loc_5b1d5a7e9c0f4e2a8d3b6c73  (London, Europe/London, GBP)
+    Flip API key          fl_5b1d5a7e9c0f_4e2a8d3b6c71e5a09f1c2d3e
+    Flip program ID       prg-sandbox-home
+
+Ids created while running (new devices, schedules, Flip events) are derived
+from the seed, so a run with the same seed and the same requests gives the
+same ids. Bearer tokens are random.
+
+Use from Python:
+
+    sb = Sandbox(seed=1, now=datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
+    sb.inject(Fault(route="schedule_soc", status=429, retry_after="30"))
+    async with sb.serve() as base_url:
+        ...
+
+or from a shell: `python -m sandbox --port 8765 --demo`.
+"""
+
+from .app import RecordedRequest, Sandbox
+from .clock import Clock
+from .faults import FLATPEAK_ROUTES, FLIP_ROUTES, KINDS, Fault
+from .flatpeak import (
+    ACCOUNT_ID,
+    API_KEY,
+    DEFAULT_VERSION,
+    DEVICE_ID,
+    KNOWN_VERSIONS,
+    LIVE_API_KEY,
+    LOCATION_ID,
+)
+from .flip import FLIP_API_KEY, FLIP_PROGRAM_ID
+
+__all__ = [
+    "ACCOUNT_ID",
+    "API_KEY",
+    "DEFAULT_VERSION",
+    "DEVICE_ID",
+    "FLATPEAK_ROUTES",
+    "FLIP_API_KEY",
+    "FLIP_PROGRAM_ID",
+    "FLIP_ROUTES",
+    "KINDS",
+    "KNOWN_VERSIONS",
+    "LIVE_API_KEY",
+    "LOCATION_ID",
+    "Clock",
+    "Fault",
+    "RecordedRequest",
+    "Sandbox",
+]

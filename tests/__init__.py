@@ -1,0 +1,1 @@
+"""Tests of the Flatpeak integration, its API clients and the sandbox."""

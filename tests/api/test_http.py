@@ -1,0 +1,69 @@
+"""Pieces of the HTTP layer that need no server."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from custom_components.flatpeak import api
+from custom_components.flatpeak.api import InvalidIdError, check_id, is_loopback_host
+from custom_components.flatpeak.api._http import parse_retry_after
+
+NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("30", 30.0),
+        (" 12.5 ", 12.5),
+        ("-4", 0.0),
+        ("Sat, 28 Mar 2026 12:01:00 GMT", 60.0),
+        ("Sat, 28 Mar 2026 12:01:00 -0000", 60.0),
+        ("Sat, 28 Mar 2026 11:00:00 GMT", 0.0),
+        ("soon", None),
+        ("nan", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header, NOW) == expected
+
+
+def test_parse_retry_after_uses_the_wall_clock_by_default() -> None:
+    assert parse_retry_after("Thu, 01 Jan 2099 00:00:00 GMT") > 0  # type: ignore[operator]
+
+
+def test_ids() -> None:
+    assert check_id("dev_63a6087272941ef077a8fd3e", "dev") == "dev_63a6087272941ef077a8fd3e"
+    assert check_id("497f6eca-6276-4993-bfeb-53cbbbba6f08", service="Flip")
+    with pytest.raises(InvalidIdError, match="not a valid Flatpeak identifier"):
+        check_id(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidIdError, match="…"):
+        check_id("x" * 100)
+
+
+def test_loopback_hosts() -> None:
+    assert is_loopback_host("LOCALHOST")
+    assert is_loopback_host("127.0.0.9")
+    assert not is_loopback_host("10.0.0.1")
+    assert not is_loopback_host("example.com")
+
+
+def test_api_package_does_not_import_home_assistant() -> None:
+    """The clients must stay publishable on their own."""
+    for path in Path(api.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith("homeassistant"), f"{path.name} imports {name}"
+                assert not name.startswith("custom_components"), f"{path.name} imports {name}"
