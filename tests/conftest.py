@@ -7,4 +7,32 @@ the test plugin's own `custom_components` folder.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
+
 import custom_components  # noqa: F401
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
+
+
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's snapshots, kept per Home Assistant version.
+
+    Registry entries and states gain fields between releases, so each version
+    the tests run on has its own snapshots, each reviewed and committed.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Put snapshots in `snapshots/<major>.<minor>/` beside the test file."""
+        folder = Path(test_location.filepath).parent / "snapshots"
+        return str(folder / f"{MAJOR_VERSION}.{MINOR_VERSION}")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer (stable ids, registry entries, states)."""
+    return snapshot.use_extension(VersionedSnapshotExtension)

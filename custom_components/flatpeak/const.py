@@ -1,5 +1,53 @@
 """Constants of the Flatpeak integration."""
 
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
 from typing import Final
 
+from homeassistant.const import Platform
+
 DOMAIN: Final = "flatpeak"
+LOGGER = logging.getLogger(__package__)
+
+PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR]
+
+# Config entry data (CONF_API_KEY and CONF_URL come from homeassistant.const).
+CONF_ACCOUNT_ID: Final = "account_id"
+CONF_DEVICE_ID: Final = "device_id"
+CONF_LOCATION_ID: Final = "location_id"
+
+# Options, with their defaults and bounds.
+CONF_SCHEDULE_HORIZON: Final = "schedule_horizon"  # hours
+CONF_SCHEDULE_INTERVAL: Final = "schedule_interval"  # minutes
+CONF_STATUS_INTERVAL: Final = "status_interval"  # minutes
+CONF_DEVICE_INTERVAL: Final = "device_interval"  # hours
+CONF_LEAD_TIME: Final = "lead_time"  # minutes
+
+DEFAULT_SCHEDULE_HORIZON: Final = 24
+DEFAULT_SCHEDULE_INTERVAL: Final = 30
+DEFAULT_STATUS_INTERVAL: Final = 60
+DEFAULT_DEVICE_INTERVAL: Final = 24
+DEFAULT_LEAD_TIME: Final = 15
+
+MIN_SCHEDULE_HORIZON: Final = 1
+MAX_SCHEDULE_HORIZON: Final = 72
+MIN_SCHEDULE_INTERVAL: Final = 5
+MAX_SCHEDULE_INTERVAL: Final = 240
+MIN_STATUS_INTERVAL: Final = 15
+MAX_STATUS_INTERVAL: Final = 1440
+MIN_DEVICE_INTERVAL: Final = 1
+MAX_DEVICE_INTERVAL: Final = 168
+MIN_LEAD_TIME: Final = 0
+MAX_LEAD_TIME: Final = 240
+
+# Flatpeak asks not to retry these more often than every 15 minutes.
+TARIFF_PROBLEM_CODES: Final = frozenset({"no_tariff_connected", "pending_connect", "no_price_data"})
+TARIFF_PROBLEM_RETRY: Final = timedelta(minutes=15)
+
+# Failed fetches are retried after 1, 2, 4 … minutes, at most the normal interval.
+FIRST_RETRY: Final = timedelta(minutes=1)
+
+# Spread of each fetch interval, so that many installations do not call at once.
+JITTER_FRACTION: Final = 0.1

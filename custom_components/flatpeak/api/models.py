@@ -7,7 +7,7 @@ energies are in Wh and powers in W, whatever units the document used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
@@ -164,6 +164,8 @@ class LocationStatus:
     live_mode: bool
     time_created: datetime | None
     elements: dict[str, TariffElement]
+    source: Any = field(default=None, repr=False, compare=False)
+    """The document this was read from, for a cache to store as it came."""
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
@@ -176,6 +178,7 @@ class LocationStatus:
             if element is not None:
                 elements[name] = TariffElement.from_reader(element)
         return cls(
+            source=data,
             id=doc.string("id"),
             live_mode=doc.boolean("live_mode", default=False),
             time_created=doc.opt_timestamp("time_created"),
@@ -295,6 +298,8 @@ class Device:
     vpp_participation: VppParticipation | None
     time_created: datetime | None
     last_seen: datetime | None
+    source: Any = field(default=None, repr=False, compare=False)
+    """The document this was read from, for a cache to store as it came."""
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
@@ -308,6 +313,7 @@ class Device:
             return doc.opt_string(key) or (properties.opt_string(key) if properties else None)
 
         return cls(
+            source=data,
             id=doc.string("id"),
             live_mode=doc.boolean("live_mode", default=False),
             controlled=doc.opt_boolean("controlled"),
@@ -483,6 +489,8 @@ class SocSchedule:
     live_mode: bool
     time_created: datetime | None
     sessions: tuple[ChargingSession, ...]
+    source: Any = field(default=None, repr=False, compare=False)
+    """The document this was read from, for a cache to store as it came."""
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
@@ -491,6 +499,7 @@ class SocSchedule:
         currency = doc.opt_string("currency_code")
         sessions = (ChargingSession.from_reader(item) for item in doc.objects("data"))
         return cls(
+            source=data,
             id=doc.opt_string("id"),
             device_id=doc.opt_string("device_id"),
             location_id=doc.opt_string("location_id"),
@@ -543,6 +552,8 @@ class Prices:
     direction: TariffDirection | str | None
     periods: tuple[PricePeriod, ...]
     next_update: datetime | None
+    source: Any = field(default=None, repr=False, compare=False)
+    """The document this was read from, for a cache to store as it came."""
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
@@ -551,6 +562,7 @@ class Prices:
         currency = doc.opt_string("currency_code")
         periods = (PricePeriod.from_reader(item) for item in doc.objects("data"))
         return cls(
+            source=data,
             id=doc.opt_string("id"),
             location_id=doc.opt_string("location_id"),
             timezone=doc.opt_string("location_timezone") or doc.opt_string("timezone"),

@@ -1,0 +1,155 @@
+"""Binary sensors of a Flatpeak device: whether it is time to charge, and more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .api import TariffStatus
+from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .entity import FlatpeakEntity, Source
+from .schedule import ActivePeriod
+
+# Entities only read coordinator data.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlatpeakBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor: where it reads from and how it decides."""
+
+    source: Source
+    is_on_fn: Callable[[FlatpeakData, datetime], bool | None]
+    attributes_fn: Callable[[FlatpeakData, datetime], Mapping[str, Any]] | None = None
+
+
+def _period_attributes(period: ActivePeriod | None) -> dict[str, Any]:
+    return {
+        "window_start": period.start if period else None,
+        "window_end": period.end if period else None,
+    }
+
+
+def _charging(data: FlatpeakData, now: datetime) -> bool | None:
+    plan = data.schedule.plan
+    return None if plan is None else plan.active_period(now) is not None
+
+
+def _charging_attributes(data: FlatpeakData, now: datetime) -> Mapping[str, Any]:
+    plan = data.schedule.plan
+    return _period_attributes(plan.active_period(now) if plan else None)
+
+
+def _starting_soon(data: FlatpeakData, now: datetime) -> bool | None:
+    plan = data.schedule.plan
+    if plan is None:
+        return None
+    return plan.starting_within(now, data.schedule.lead_time) is not None
+
+
+def _starting_soon_attributes(data: FlatpeakData, now: datetime) -> Mapping[str, Any]:
+    plan = data.schedule.plan
+    return _period_attributes(plan.next_period(now) if plan else None)
+
+
+def _vpp_event(data: FlatpeakData, now: datetime) -> bool | None:
+    plan = data.schedule.plan
+    if plan is None:
+        return None
+    slot = plan.current_slot(now)
+    return slot is not None and slot.vpp_event
+
+
+def _import_connected(data: FlatpeakData, _now: datetime) -> bool | None:
+    status = data.status.latest
+    if status is None:
+        return None
+    element = status.commodity_import
+    return element is not None and element.status == TariffStatus.CONNECTED
+
+
+def _control_consent(data: FlatpeakData, _now: datetime) -> bool | None:
+    device = data.device.latest
+    return device.consents.control if device and device.consents else None
+
+
+BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription, ...] = (
+    FlatpeakBinarySensorDescription(
+        key="charging_window",
+        translation_key="charging_window",
+        source="schedule",
+        is_on_fn=_charging,
+        attributes_fn=_charging_attributes,
+    ),
+    FlatpeakBinarySensorDescription(
+        key="charging_window_soon",
+        translation_key="charging_window_soon",
+        source="schedule",
+        is_on_fn=_starting_soon,
+        attributes_fn=_starting_soon_attributes,
+    ),
+    FlatpeakBinarySensorDescription(
+        key="vpp_event",
+        translation_key="vpp_event",
+        source="schedule",
+        is_on_fn=_vpp_event,
+    ),
+    FlatpeakBinarySensorDescription(
+        key="import_tariff_connected",
+        translation_key="import_tariff_connected",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        source="status",
+        is_on_fn=_import_connected,
+    ),
+    FlatpeakBinarySensorDescription(
+        key="control_consent",
+        translation_key="control_consent",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        source="device",
+        is_on_fn=_control_consent,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: FlatpeakConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the binary sensors of a Flatpeak device."""
+    data = entry.runtime_data
+    async_add_entities(FlatpeakBinarySensor(data, description) for description in BINARY_SENSORS)
+
+
+class FlatpeakBinarySensor(FlatpeakEntity, BinarySensorEntity):
+    """An on/off state computed from one coordinator's answer."""
+
+    entity_description: FlatpeakBinarySensorDescription
+
+    def __init__(self, data: FlatpeakData, description: FlatpeakBinarySensorDescription) -> None:
+        """Create the binary sensor."""
+        super().__init__(data, description.source, description)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Decide at this instant."""
+        return self.entity_description.is_on_fn(self.runtime, dt_util.utcnow())
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The window the state refers to, where there is one."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.runtime, dt_util.utcnow())

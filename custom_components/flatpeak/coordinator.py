@@ -1,0 +1,364 @@
+"""When to fetch from Flatpeak, what to keep, and when to wake the entities.
+
+Three coordinators fetch at their own cadence (the schedule often, the
+location's tariff status hourly, the device daily), so that one failing does
+not blank the others. Each keeps its last good answer in a Store and starts
+from it after a restart. The schedule coordinator also sets a timer for the
+next window boundary, so that entities change state at that instant without
+an API call.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import random
+from typing import Any, override
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api import (
+    ApiError,
+    AuthenticationError,
+    CommunicationError,
+    Device,
+    FlatpeakClient,
+    InvalidResponseError,
+    LocationStatus,
+    NotFoundError,
+    RateLimitError,
+    RequestError,
+    SocSchedule,
+)
+from .const import (
+    CONF_DEVICE_ID,
+    CONF_DEVICE_INTERVAL,
+    CONF_LEAD_TIME,
+    CONF_LOCATION_ID,
+    CONF_SCHEDULE_HORIZON,
+    CONF_SCHEDULE_INTERVAL,
+    CONF_STATUS_INTERVAL,
+    DEFAULT_DEVICE_INTERVAL,
+    DEFAULT_LEAD_TIME,
+    DEFAULT_SCHEDULE_HORIZON,
+    DEFAULT_SCHEDULE_INTERVAL,
+    DEFAULT_STATUS_INTERVAL,
+    DOMAIN,
+    FIRST_RETRY,
+    JITTER_FRACTION,
+    LOGGER,
+    TARIFF_PROBLEM_CODES,
+    TARIFF_PROBLEM_RETRY,
+)
+from .schedule import ChargingPlan
+
+type FlatpeakConfigEntry = ConfigEntry[FlatpeakData]
+
+STORAGE_VERSION = 1
+
+
+@dataclass
+class FlatpeakData:
+    """What a config entry holds while it is loaded."""
+
+    client: FlatpeakClient
+    device: DeviceCoordinator
+    status: StatusCoordinator
+    schedule: ScheduleCoordinator
+
+    @property
+    def coordinators(self) -> tuple[FlatpeakCoordinator[Any], ...]:
+        """All coordinators, the device first."""
+        return (self.device, self.status, self.schedule)
+
+
+class ResponseCache:
+    """The last good answer of each kind, kept across restarts.
+
+    Answers are stored as the documents Flatpeak sent and read back through
+    the same parsers, so the cache can never hold what the API could not.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Open the entry's store."""
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self._documents: dict[str, Any] = {}
+
+    async def async_load(self) -> None:
+        """Read what was stored; a missing or unreadable store is empty."""
+        stored = await self._store.async_load()
+        self._documents = stored if isinstance(stored, dict) else {}
+
+    def get(self, kind: str) -> tuple[Any, datetime | None]:
+        """Return a stored document and when it was fetched, or (None, None)."""
+        entry = self._documents.get(kind)
+        if not isinstance(entry, dict):
+            return None, None
+        return entry.get("document"), dt_util.parse_datetime(str(entry.get("fetched", "")))
+
+    @callback
+    def remember(self, kind: str, document: Any, fetched: datetime) -> None:
+        """Keep a document; writes are batched."""
+        self._documents[kind] = {"document": document, "fetched": fetched.isoformat()}
+        self._store.async_delay_save(lambda: self._documents, 2)
+
+    async def async_flush(self) -> None:
+        """Write what is pending now, so that an unload or restart loses nothing."""
+        if self._documents:
+            await self._store.async_save(self._documents)
+
+    async def async_remove(self) -> None:
+        """Delete the store, when the entry is removed."""
+        await self._store.async_remove()
+
+
+class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCoordinator[T]):
+    """Fetches one kind of answer at its own cadence, with back-off and a cache."""
+
+    config_entry: FlatpeakConfigEntry
+    kind: str
+    interval_option: str
+    default_interval: int
+    interval_unit: timedelta
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: FlatpeakConfigEntry,
+        client: FlatpeakClient,
+        cache: ResponseCache,
+    ) -> None:
+        """Set up the coordinator at its normal interval."""
+        self.client = client
+        self.cache = cache
+        self.base_interval: timedelta = self.interval_unit * int(
+            entry.options.get(self.interval_option, self.default_interval)
+        )
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {self.kind}",
+            update_interval=self._jittered(self.base_interval),
+            always_update=False,
+        )
+        self.fresh = False
+        self.last_success_time: datetime | None = None
+        self.error: str | None = None
+        self.failures = 0
+
+    @property
+    def latest(self) -> T | None:
+        """The last good answer, fetched or cached; None before the first.
+
+        (Home Assistant types `data` as always set; it is None until then.)
+        """
+        return self.data
+
+    @staticmethod
+    def _jittered(interval: timedelta) -> timedelta:
+        return interval * random.uniform(1 - JITTER_FRACTION, 1 + JITTER_FRACTION)
+
+    @abstractmethod
+    async def _fetch(self) -> T:
+        """Ask Flatpeak for a new answer."""
+
+    @abstractmethod
+    def _parse(self, document: Any) -> T:
+        """Read a cached document."""
+
+    @callback
+    def restore(self) -> bool:
+        """Start from the cached answer, if there is a readable one."""
+        document, fetched = self.cache.get(self.kind)
+        if document is None:
+            return False
+        try:
+            self.data = self._parse(document)
+        except InvalidResponseError as err:
+            LOGGER.warning("Ignoring the cached Flatpeak %s: %s", self.kind, err)
+            return False
+        self.last_success_time = fetched
+        return True
+
+    @override
+    async def _async_update_data(self) -> T:
+        try:
+            data = await self._fetch()
+        except AuthenticationError as err:
+            self._failed("invalid_auth")
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except ApiError as err:
+            raise self._update_failed(err) from err
+        now = dt_util.utcnow()
+        self.fresh = True
+        self.failures = 0
+        self.error = None
+        self.last_success_time = now
+        self.update_interval = self._jittered(self.base_interval)
+        self.cache.remember(self.kind, data.source, now)
+        return data
+
+    def _failed(self, error: str) -> None:
+        self.fresh = False
+        self.failures += 1
+        self.error = error
+
+    def _backoff(self) -> timedelta:
+        """1, 2, 4 … minutes after consecutive failures, at most the normal interval."""
+        return min(FIRST_RETRY * (1 << min(self.failures - 1, 16)), self.base_interval)
+
+    def _update_failed(self, err: ApiError) -> UpdateFailed:
+        """Record a failure, choose when to try again, and explain it."""
+        key, placeholders = _explain(err)
+        self._failed(key)
+        delay = self._backoff()
+        if isinstance(err, RateLimitError) and err.retry_after:
+            delay = max(delay, timedelta(seconds=err.retry_after))
+        if key in TARIFF_PROBLEM_CODES:
+            delay = max(delay, TARIFF_PROBLEM_RETRY)
+        self.update_interval = delay
+        placeholders["retry"] = str(round(delay.total_seconds()))
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
+
+
+def _explain(err: ApiError) -> tuple[str, dict[str, str]]:
+    """Return the translation key and placeholders for a failed fetch."""
+    if isinstance(err, RateLimitError):
+        return "rate_limited", {}
+    if isinstance(err, NotFoundError):
+        return "not_found", {}
+    if isinstance(err, CommunicationError):
+        return "cannot_connect", {"error": str(err)}
+    if isinstance(err, InvalidResponseError):
+        return "invalid_response", {"error": str(err)}
+    if isinstance(err, RequestError) and err.code in TARIFF_PROBLEM_CODES:
+        return err.code, {}
+    if isinstance(err, RequestError) and err.code == "account_disabled":
+        return "account_disabled", {}
+    return "api_error", {"error": str(err)}
+
+
+class DeviceCoordinator(FlatpeakCoordinator[Device]):
+    """The device: maker, model, battery characteristics, consents."""
+
+    kind = "device"
+    interval_option = CONF_DEVICE_INTERVAL
+    default_interval = DEFAULT_DEVICE_INTERVAL
+    interval_unit = timedelta(hours=1)
+
+    async def _fetch(self) -> Device:
+        return await self.client.get_device(self.config_entry.data[CONF_DEVICE_ID])
+
+    def _parse(self, document: Any) -> Device:
+        return Device.from_json(document)
+
+
+class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
+    """The location's tariff connection status."""
+
+    kind = "status"
+    interval_option = CONF_STATUS_INTERVAL
+    default_interval = DEFAULT_STATUS_INTERVAL
+    interval_unit = timedelta(minutes=1)
+
+    async def _fetch(self) -> LocationStatus:
+        return await self.client.get_location_status(self.config_entry.data[CONF_LOCATION_ID])
+
+    def _parse(self, document: Any) -> LocationStatus:
+        return LocationStatus.from_json(document)
+
+
+class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
+    """The charging schedule, and the timer for its next boundary."""
+
+    kind = "schedule"
+    interval_option = CONF_SCHEDULE_INTERVAL
+    default_interval = DEFAULT_SCHEDULE_INTERVAL
+    interval_unit = timedelta(minutes=1)
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: FlatpeakConfigEntry,
+        client: FlatpeakClient,
+        cache: ResponseCache,
+    ) -> None:
+        """Set up the coordinator and its boundary timer."""
+        super().__init__(hass, entry, client, cache)
+        options = entry.options
+        self.lead_time = timedelta(minutes=int(options.get(CONF_LEAD_TIME, DEFAULT_LEAD_TIME)))
+        self.horizon_hours = int(options.get(CONF_SCHEDULE_HORIZON, DEFAULT_SCHEDULE_HORIZON))
+        self._plan: ChargingPlan | None = None
+        self._unsub_boundary: CALLBACK_TYPE | None = None
+        self.next_boundary: datetime | None = None
+
+    async def _fetch(self) -> SocSchedule:
+        data = self.config_entry.data
+        return await self.client.schedule_by_soc(
+            data[CONF_DEVICE_ID], data[CONF_LOCATION_ID], self.horizon_hours
+        )
+
+    def _parse(self, document: Any) -> SocSchedule:
+        return SocSchedule.from_json(document)
+
+    @property
+    def plan(self) -> ChargingPlan | None:
+        """The schedule's meaning, rebuilt whenever the schedule is replaced."""
+        schedule = self.latest
+        if schedule is None:
+            return None
+        if self._plan is None or self._plan.schedule is not schedule:
+            self._plan = ChargingPlan(schedule)
+        return self._plan
+
+    @callback
+    def schedule_boundary(self) -> None:
+        """Arm a timer for the next instant at which a window starts or ends."""
+        self._cancel_boundary()
+        if self._shutdown_requested or self.plan is None:
+            return
+        boundary = self.plan.next_boundary(dt_util.utcnow(), self.lead_time)
+        self.next_boundary = boundary
+        if boundary is not None:
+            self._unsub_boundary = async_track_point_in_utc_time(
+                self.hass, self._at_boundary, boundary
+            )
+
+    @callback
+    def _cancel_boundary(self) -> None:
+        if self._unsub_boundary is not None:
+            self._unsub_boundary()
+            self._unsub_boundary = None
+        self.next_boundary = None
+
+    @callback
+    def _at_boundary(self, _now: datetime) -> None:
+        self._unsub_boundary = None
+        self.schedule_boundary()
+        self.async_update_listeners()
+
+    @callback
+    @override
+    def _async_refresh_finished(self) -> None:
+        self.schedule_boundary()
+
+    @override
+    async def async_shutdown(self) -> None:
+        await super().async_shutdown()
+        self._cancel_boundary()

@@ -1,0 +1,48 @@
+"""The base of every Flatpeak entity."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import CONF_DEVICE_ID, DOMAIN
+from .coordinator import FlatpeakCoordinator, FlatpeakData
+
+type Source = Literal["device", "status", "schedule"]
+
+
+class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[type-arg]
+    """An entity of one Flatpeak device, fed by one of its coordinators.
+
+    It stays available while its coordinator holds an answer, fresh or
+    cached: a schedule fetched before an outage still says when to charge.
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(self, data: FlatpeakData, source: Source, description: EntityDescription) -> None:
+        """Attach the entity to the coordinator it reads from."""
+        super().__init__(getattr(data, source))
+        self.entity_description = description
+        self.runtime = data
+        entry = self.coordinator.config_entry
+        device_id: str = entry.data[CONF_DEVICE_ID]
+        self._attr_unique_id = f"{entry.unique_id}_{description.key}"
+        # Setup makes sure the device is known (fetched, or from the cache).
+        device = data.device.latest
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device_id)},
+            name=entry.title,
+            manufacturer=(device.manufacturer if device else None) or "Flatpeak",
+            model=device.model_name if device else None,
+            model_id=device.model_code if device else None,
+            serial_number=device_id,
+        )
+
+    @property
+    def available(self) -> bool:
+        """Available while there is an answer to show."""
+        return self.coordinator.latest is not None

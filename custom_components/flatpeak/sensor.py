@@ -1,0 +1,320 @@
+"""Sensors of a Flatpeak device: the next windows, the plan's totals, the tariff."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorEntityDescription
+from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .api import StructureType, TariffElement, TariffStatus
+from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .entity import FlatpeakEntity, Source
+from .schedule import ChargingPlan
+
+# Entities only read coordinator data.
+PARALLEL_UPDATES = 0
+
+SCHEDULE_STATUSES = ["fresh", "cached", "expired"]
+TARIFF_STATUSES = [status.lower() for status in TariffStatus]
+STRUCTURE_TYPES = [structure.lower() for structure in StructureType]
+
+type Value = StateType | datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlatpeakSensorDescription(SensorEntityDescription):
+    """A sensor: where it reads from and how it computes its value."""
+
+    source: Source
+    value_fn: Callable[[FlatpeakData, datetime], Value]
+    unit_fn: Callable[[FlatpeakData], str | None] | None = None
+    # Known even without an answer (the schedule status is then `expired`).
+    always_available: bool = False
+
+
+def _plan(
+    fn: Callable[[ChargingPlan, datetime], Value],
+) -> Callable[[FlatpeakData, datetime], Value]:
+    """Adapt a function of the charging plan; no plan means no value."""
+
+    def value(data: FlatpeakData, now: datetime) -> Value:
+        plan = data.schedule.plan
+        return None if plan is None else fn(plan, now)
+
+    return value
+
+
+def _element(
+    name: str, fn: Callable[[TariffElement], Value]
+) -> Callable[[FlatpeakData, datetime], Value]:
+    """Adapt a function of one tariff element; an absent element has no value."""
+
+    def value(data: FlatpeakData, _now: datetime) -> Value:
+        element = data.status.latest.elements.get(name) if data.status.latest else None
+        return None if element is None else fn(element)
+
+    return value
+
+
+def _known(value: object, options: list[str]) -> str | None:
+    """Lower-case an enum value for an enum sensor; values it does not know are unknown."""
+    text = str(value).lower() if value is not None else None
+    return text if text in options else None
+
+
+def schedule_status(data: FlatpeakData, now: datetime) -> str:
+    """Say how far the schedule can be trusted.
+
+    `fresh`: the last fetch worked; `cached`: it failed, but the schedule
+    still covers now or later; `expired`: nothing is known ahead.
+    """
+    coordinator = data.schedule
+    if coordinator.fresh:
+        return "fresh"
+    if coordinator.plan is not None and coordinator.plan.covers_future(now):
+        return "cached"
+    return "expired"
+
+
+def _currency(data: FlatpeakData) -> str | None:
+    return data.schedule.latest.currency_code if data.schedule.latest else None
+
+
+def _price_unit(data: FlatpeakData) -> str | None:
+    currency = _currency(data)
+    return f"{currency}/{UnitOfEnergy.KILO_WATT_HOUR}" if currency else None
+
+
+def _next_start(plan: ChargingPlan, now: datetime) -> datetime | None:
+    period = plan.next_period(now)
+    return period.start if period else None
+
+
+def _next_end(plan: ChargingPlan, now: datetime) -> datetime | None:
+    period = plan.next_period(now)
+    return period.end if period else None
+
+
+def _current_power(plan: ChargingPlan, now: datetime) -> float | None:
+    slot = plan.current_slot(now)
+    return 0.0 if slot is None else slot.power_w
+
+
+def _next_power(plan: ChargingPlan, now: datetime) -> float | None:
+    period = plan.next_period(now)
+    return period.slots[0].power_w if period else None
+
+
+def _device_value(
+    fn: Callable[..., float | None], part: str
+) -> Callable[[FlatpeakData, datetime], Value]:
+    def value(data: FlatpeakData, _now: datetime) -> Value:
+        subsystem = getattr(data.device.latest, part, None) if data.device.latest else None
+        return None if subsystem is None else fn(subsystem)
+
+    return value
+
+
+SENSORS: tuple[FlatpeakSensorDescription, ...] = (
+    FlatpeakSensorDescription(
+        key="next_window_start",
+        translation_key="next_window_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        source="schedule",
+        value_fn=_plan(_next_start),
+    ),
+    FlatpeakSensorDescription(
+        key="next_window_end",
+        translation_key="next_window_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        source="schedule",
+        value_fn=_plan(_next_end),
+    ),
+    FlatpeakSensorDescription(
+        key="current_window_power",
+        translation_key="current_window_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=1,
+        source="schedule",
+        value_fn=_plan(_current_power),
+    ),
+    FlatpeakSensorDescription(
+        key="next_window_power",
+        translation_key="next_window_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=1,
+        source="schedule",
+        value_fn=_plan(_next_power),
+    ),
+    FlatpeakSensorDescription(
+        key="planned_energy",
+        translation_key="planned_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        source="schedule",
+        value_fn=_plan(lambda plan, now: plan.planned_energy_kwh(now)),
+    ),
+    FlatpeakSensorDescription(
+        key="planned_cost",
+        translation_key="planned_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        source="schedule",
+        value_fn=_plan(lambda plan, now: plan.planned_cost(now)),
+        unit_fn=_currency,
+    ),
+    FlatpeakSensorDescription(
+        key="average_price",
+        translation_key="average_price",
+        suggested_display_precision=4,
+        source="schedule",
+        value_fn=_plan(lambda plan, now: plan.average_price(now)),
+        unit_fn=_price_unit,
+    ),
+    FlatpeakSensorDescription(
+        key="schedule_status",
+        translation_key="schedule_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=SCHEDULE_STATUSES,
+        source="schedule",
+        value_fn=schedule_status,
+        always_available=True,
+    ),
+    FlatpeakSensorDescription(
+        key="last_schedule_update",
+        translation_key="last_schedule_update",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        source="schedule",
+        value_fn=lambda data, _now: data.schedule.last_success_time,
+    ),
+    *(
+        FlatpeakSensorDescription(
+            key=f"{element}_status",
+            translation_key=f"{element}_status",
+            device_class=SensorDeviceClass.ENUM,
+            options=TARIFF_STATUSES,
+            entity_registry_enabled_default=element.startswith("commodity"),
+            source="status",
+            value_fn=_element(element, lambda e: _known(e.status, TARIFF_STATUSES)),
+        )
+        for element in (
+            "commodity_import",
+            "commodity_export",
+            "non_commodity_import",
+            "non_commodity_export",
+        )
+    ),
+    FlatpeakSensorDescription(
+        key="tariff_name",
+        translation_key="tariff_name",
+        source="status",
+        value_fn=_element(
+            "commodity_import", lambda e: e.tariff.display_name if e.tariff else None
+        ),
+    ),
+    FlatpeakSensorDescription(
+        key="tariff_provider",
+        translation_key="tariff_provider",
+        source="status",
+        value_fn=_element(
+            "commodity_import", lambda e: e.provider.display_name if e.provider else None
+        ),
+    ),
+    FlatpeakSensorDescription(
+        key="tariff_structure",
+        translation_key="tariff_structure",
+        device_class=SensorDeviceClass.ENUM,
+        options=STRUCTURE_TYPES,
+        source="status",
+        value_fn=_element(
+            "commodity_import",
+            lambda e: _known(e.tariff.structure_type, STRUCTURE_TYPES) if e.tariff else None,
+        ),
+    ),
+    FlatpeakSensorDescription(
+        key="contract_end",
+        translation_key="contract_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        source="status",
+        value_fn=_element(
+            "commodity_import", lambda e: e.tariff.contract_end_date if e.tariff else None
+        ),
+    ),
+    FlatpeakSensorDescription(
+        key="battery_capacity",
+        translation_key="battery_capacity",
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        source="device",
+        value_fn=_device_value(lambda b: b.capacity_kwh, "battery"),
+    ),
+    FlatpeakSensorDescription(
+        key="charge_power",
+        translation_key="charge_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        source="device",
+        value_fn=_device_value(lambda b: b.charge_power_kw, "battery"),
+    ),
+    FlatpeakSensorDescription(
+        key="discharge_power",
+        translation_key="discharge_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        source="device",
+        value_fn=_device_value(lambda b: b.discharge_power_kw, "battery"),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: FlatpeakConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the sensors of a Flatpeak device."""
+    data = entry.runtime_data
+    async_add_entities(FlatpeakSensor(data, description) for description in SENSORS)
+
+
+class FlatpeakSensor(FlatpeakEntity, SensorEntity):
+    """A value computed from one coordinator's answer."""
+
+    entity_description: FlatpeakSensorDescription
+
+    def __init__(self, data: FlatpeakData, description: FlatpeakSensorDescription) -> None:
+        """Create the sensor."""
+        super().__init__(data, description.source, description)
+
+    @property
+    def available(self) -> bool:
+        """Available with an answer to show, or always when the sensor says so."""
+        return self.entity_description.always_available or super().available
+
+    @property
+    def native_value(self) -> Value:
+        """Compute the value at this instant."""
+        return self.entity_description.value_fn(self.runtime, dt_util.utcnow())
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The unit, which may depend on the schedule's currency."""
+        if self.entity_description.unit_fn is not None:
+            return self.entity_description.unit_fn(self.runtime)
+        return super().native_unit_of_measurement

@@ -1,0 +1,67 @@
+"""Helpers for the integration's tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+PREFIX = "nova_systems_pico_ultimate"
+CHARGING = f"binary_sensor.{PREFIX}_charging_window"
+STARTING_SOON = f"binary_sensor.{PREFIX}_charging_window_starting_soon"
+VPP = f"binary_sensor.{PREFIX}_vpp_event"
+SCHEDULE_STATUS = f"sensor.{PREFIX}_schedule_status"
+NEXT_START = f"sensor.{PREFIX}_next_window_start"
+CALENDAR = f"calendar.{PREFIX}_charging_windows"
+
+
+def z(moment: datetime) -> str:
+    """Format a UTC datetime as the API does."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def session(
+    start: datetime,
+    end: datetime,
+    *slots: tuple[datetime, datetime],
+    energy_wh: float = 5000,
+    cost: float = 0.5,
+    power_w: float = 5000,
+    vpp: bool = False,
+) -> dict[str, Any]:
+    """A session in wire format, holding the given slots."""
+    return {
+        "start_time": z(start),
+        "end_time": z(end),
+        "energy": {"units": "WH", "value": energy_wh},
+        "cost": {"value": cost, "confidence": 1},
+        "schedule": [
+            {
+                "start_time": z(a),
+                "end_time": z(b),
+                "power": {"units": "W", "value": power_w},
+                "vpp_event": vpp,
+            }
+            for a, b in slots
+        ],
+    }
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and set up a config entry, and wait for it."""
+    if entry.entry_id not in {e.entry_id for e in hass.config_entries.async_entries()}:
+        entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    """The state of an entity, which must exist."""
+    current = hass.states.get(entity_id)
+    assert current is not None, entity_id
+    return current.state
+
+
+MINUTE = timedelta(minutes=1)
