@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 import custom_components  # noqa: F401
-from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 
 
 class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):

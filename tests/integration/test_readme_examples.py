@@ -1,0 +1,103 @@
+"""The automation examples in the README, loaded from it and run against the sandbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+import re
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.setup import async_setup_component
+from homeassistant.util.yaml import parse_yaml
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    async_mock_service,
+)
+
+from custom_components.flatpeak.const import DOMAIN
+from sandbox import Fault, Sandbox
+
+from .common import session, setup_entry
+
+README = Path(__file__).parents[2] / "README.md"
+NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+START, END = NOW + timedelta(minutes=40), NOW + timedelta(minutes=70)
+
+
+def readme_automations() -> list[dict[str, Any]]:
+    """Every automation in the README's YAML blocks."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.DOTALL)
+    return [auto for block in blocks for auto in parse_yaml(block)["automation"]]
+
+
+@pytest.fixture
+async def home_battery(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    entry_data: dict[str, Any],
+) -> MockConfigEntry:
+    """The sandbox battery, named "Home battery" as in the README, with one window."""
+    freezer.move_to(NOW)
+    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END))])
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Home battery", data=entry_data, unique_id=sandbox.device_id
+    )
+    await setup_entry(hass, entry)
+    assert await async_setup_component(hass, "automation", {"automation": readme_automations()})
+    await hass.async_block_till_done()
+    return entry
+
+
+async def at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime) -> None:
+    freezer.move_to(moment)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def services(calls: list[ServiceCall]) -> list[str]:
+    return [call.service for call in calls]
+
+
+async def test_charge_in_windows(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_battery: MockConfigEntry
+) -> None:
+    turned_on = async_mock_service(hass, "switch", "turn_on")
+    turned_off = async_mock_service(hass, "switch", "turn_off")
+
+    await at(hass, freezer, START)
+    assert services(turned_on) == ["turn_on"]
+    assert turned_on[0].data["entity_id"] == ["switch.battery_grid_charging"]
+    await at(hass, freezer, END)
+    assert services(turned_off) == ["turn_off"]
+
+
+async def test_charging_stops_when_the_schedule_expires(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    home_battery: MockConfigEntry,
+) -> None:
+    turned_off = async_mock_service(hass, "switch", "turn_off")
+    sandbox.inject(Fault(route="flatpeak:*", status=503, times=None))
+
+    await at(hass, freezer, NOW + timedelta(minutes=35))  # a failed fetch: cached
+    assert hass.states.get("sensor.home_battery_schedule_status").state == "cached"  # type: ignore[union-attr]
+    await at(hass, freezer, NOW + timedelta(hours=3))  # the last session ends: expired
+    assert hass.states.get("sensor.home_battery_schedule_status").state == "expired"  # type: ignore[union-attr]
+    assert "turn_off" in services(turned_off)
+
+
+async def test_notification_before_charging(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_battery: MockConfigEntry
+) -> None:
+    await hass.config.async_set_time_zone("UTC")
+    notified = async_mock_service(hass, "notify", "notify")
+
+    await at(hass, freezer, START - timedelta(minutes=15))
+
+    assert [call.data["message"] for call in notified] == ["Charging starts at 12:40."]

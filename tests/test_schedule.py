@@ -1,0 +1,118 @@
+"""The pure time-window logic of a charging plan."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from custom_components.flatpeak.api import ChargingSession, ChargingSlot, SocSchedule
+from custom_components.flatpeak.schedule import ChargingPlan, merge_slots
+
+T0 = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)
+M = timedelta(minutes=1)
+
+
+def slot(start: int, end: int, power: float | None = 5000, vpp: bool = False) -> ChargingSlot:
+    return ChargingSlot(start=T0 + start * M, end=T0 + end * M, power_w=power, vpp_event=vpp)
+
+
+def plan(
+    *sessions: tuple[int, int, tuple[ChargingSlot, ...], float | None, float | None],
+) -> ChargingPlan:
+    return ChargingPlan(
+        SocSchedule(
+            id="ssc_1",
+            device_id="dev_1",
+            location_id="loc_1",
+            timezone="Europe/London",
+            currency_code="GBP",
+            live_mode=False,
+            time_created=T0,
+            sessions=tuple(
+                ChargingSession(
+                    start=T0 + a * M,
+                    end=T0 + b * M,
+                    energy_wh=energy,
+                    cost=cost,
+                    cost_confidence=1,
+                    slots=slots,
+                )
+                for a, b, slots, energy, cost in sessions
+            ),
+        )
+    )
+
+
+def test_merge_slots_joins_touching_and_overlapping_slots() -> None:
+    periods = merge_slots([slot(30, 60), slot(0, 30), slot(50, 70), slot(90, 100), slot(95, 95)])
+    assert [(p.start, p.end, len(p.slots)) for p in periods] == [
+        (T0, T0 + 70 * M, 3),
+        (T0 + 90 * M, T0 + 100 * M, 1),
+    ]
+
+
+def test_windows_at_each_moment() -> None:
+    p = plan((0, 180, (slot(30, 60, 3000), slot(60, 90, 7000), slot(120, 150)), 10_000, 1.5))
+
+    assert p.active_period(T0) is None
+    assert p.active_period(T0 + 30 * M) is not None
+    assert p.active_period(T0 + 89 * M).end == T0 + 90 * M  # type: ignore[union-attr]
+    assert p.active_period(T0 + 90 * M) is None
+    assert p.current_slot(T0 + 60 * M).power_w == 7000  # type: ignore[union-attr]
+    assert p.current_slot(T0 + 100 * M) is None
+    assert p.next_period(T0).start == T0 + 30 * M  # type: ignore[union-attr]
+    assert p.next_period(T0 + 45 * M).start == T0 + 120 * M  # type: ignore[union-attr]
+    assert p.next_period(T0 + 120 * M) is None
+    assert p.session_of(p.slots[1]) is p.sessions[0]
+    assert [s.start for s in p.slots_between(T0 + 59 * M, T0 + 121 * M)] == [
+        T0 + 30 * M,
+        T0 + 60 * M,
+        T0 + 120 * M,
+    ]
+
+
+def test_overlapping_slots_the_latest_started_is_current() -> None:
+    p = plan((0, 100, (slot(0, 60, 2000), slot(30, 90, 4000)), 1, 1))
+    assert p.current_slot(T0 + 45 * M).power_w == 4000  # type: ignore[union-attr]
+    assert p.current_slot(T0 + 75 * M).power_w == 4000  # type: ignore[union-attr]
+
+
+def test_starting_soon() -> None:
+    p = plan((0, 180, (slot(30, 60), slot(75, 90)), 1, 1))
+    lead = timedelta(minutes=15)
+    assert p.starting_within(T0 + 14 * M, lead) is None
+    assert p.starting_within(T0 + 15 * M, lead).start == T0 + 30 * M  # type: ignore[union-attr]
+    # Not while charging, even if the next window is near.
+    assert p.starting_within(T0 + 59 * M, lead) is None
+    assert p.starting_within(T0 + 60 * M, lead).start == T0 + 75 * M  # type: ignore[union-attr]
+    assert p.starting_within(T0 + 15 * M, timedelta(0)) is None
+
+
+def test_totals_count_sessions_not_yet_ended() -> None:
+    p = plan((0, 60, (slot(0, 30),), 4000, 1.0), (60, 180, (slot(90, 120),), 6000, 0.5))
+    assert p.planned_energy_kwh(T0) == 10
+    assert p.planned_cost(T0) == 1.5
+    assert p.average_price(T0) == 0.15
+    assert p.planned_energy_kwh(T0 + 60 * M) == 6
+    assert p.average_price(T0 + 180 * M) is None  # nothing left
+
+
+def test_totals_are_unknown_when_flatpeak_did_not_say() -> None:
+    p = plan((0, 60, (slot(0, 30),), None, None), (60, 180, (), 6000, 0.5))
+    assert p.planned_energy_kwh(T0) is None
+    assert p.planned_cost(T0) is None
+    assert p.average_price(T0) is None
+    assert p.planned_energy_kwh(T0 + 90 * M) == 6
+
+
+def test_boundaries_and_coverage() -> None:
+    p = plan((0, 180, (slot(30, 60), slot(120, 150)), 1, 1))
+    lead = timedelta(minutes=10)
+    moments = []
+    now = T0
+    while (boundary := p.next_boundary(now, lead)) is not None:
+        moments.append(int((boundary - T0) / M))
+        now = boundary
+    assert moments == [20, 30, 60, 110, 120, 150, 180]
+    assert p.next_boundary(T0 + 45 * M) == T0 + 60 * M
+    assert p.covers_future(T0 + 179 * M)
+    assert not p.covers_future(T0 + 180 * M)
