@@ -8,7 +8,7 @@ lookup.
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 import re
 from typing import Any
 from uuid import uuid4
@@ -387,34 +387,38 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Connect a device already registered with Flatpeak."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            shown = {CONF_API_KEY, CONF_ACCOUNT_ID, CONF_DEVICE_ID, SECTION_ADVANCED}
-            errors = await self._async_validate(_flatten(user_input), shown)
-            if not errors:
-                return await self._async_use_device()
-        return self.async_show_form(
-            step_id="connect",
-            data_schema=self.add_suggested_values_to_schema(
-                _connect_schema(expanded=SECTION_ADVANCED in errors), user_input
-            ),
-            errors=errors,
+        shown = {CONF_API_KEY, CONF_ACCOUNT_ID, CONF_DEVICE_ID, SECTION_ADVANCED}
+        return await self._async_credentials_step(
+            "connect", user_input, shown, _connect_schema, self._async_use_device
         )
 
     async def async_step_register(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Check the credentials of a user who has no device ID yet."""
+        shown = {CONF_API_KEY, CONF_ACCOUNT_ID, SECTION_ADVANCED}
+        return await self._async_credentials_step(
+            "register", user_input, shown, _register_schema, self.async_step_register_device
+        )
+
+    async def _async_credentials_step(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        shown: set[str],
+        schema: Callable[..., vol.Schema],
+        then: Callable[[], Awaitable[ConfigFlowResult]],
+    ) -> ConfigFlowResult:
+        """Show a credentials form, validate it, and go on to `then` once it is right."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            shown = {CONF_API_KEY, CONF_ACCOUNT_ID, SECTION_ADVANCED}
             errors = await self._async_validate(_flatten(user_input), shown)
             if not errors:
-                return await self.async_step_register_device()
+                return await then()
         return self.async_show_form(
-            step_id="register",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                _register_schema(expanded=SECTION_ADVANCED in errors), user_input
+                schema(expanded=SECTION_ADVANCED in errors), user_input
             ),
             errors=errors,
         )

@@ -126,6 +126,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
 
     config_entry: FlatpeakConfigEntry
     kind: str
+    model: type[T]
     interval_option: str
     default_interval: int
     interval_unit: timedelta
@@ -172,10 +173,6 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
     async def _fetch(self) -> T:
         """Ask Flatpeak for a new answer."""
 
-    @abstractmethod
-    def _parse(self, document: Any) -> T:
-        """Read a cached document."""
-
     @callback
     def restore(self) -> bool:
         """Start from the cached answer, if there is a readable one."""
@@ -183,7 +180,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
         if document is None:
             return False
         try:
-            self.data = self._parse(document)
+            self.data = self.model.from_json(document)
         except InvalidResponseError as err:
             LOGGER.warning("Ignoring the cached Flatpeak %s: %s", self.kind, err)
             return False
@@ -258,6 +255,7 @@ class DeviceCoordinator(FlatpeakCoordinator[Device]):
     """The device: maker, model, battery characteristics, consents."""
 
     kind = "device"
+    model = Device
     interval_option = CONF_DEVICE_INTERVAL
     default_interval = DEFAULT_DEVICE_INTERVAL
     interval_unit = timedelta(hours=1)
@@ -265,14 +263,12 @@ class DeviceCoordinator(FlatpeakCoordinator[Device]):
     async def _fetch(self) -> Device:
         return await self.client.get_device(self.config_entry.data[CONF_DEVICE_ID])
 
-    def _parse(self, document: Any) -> Device:
-        return Device.from_json(document)
-
 
 class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
     """The location's tariff connection status."""
 
     kind = "status"
+    model = LocationStatus
     interval_option = CONF_STATUS_INTERVAL
     default_interval = DEFAULT_STATUS_INTERVAL
     interval_unit = timedelta(minutes=1)
@@ -280,14 +276,12 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
     async def _fetch(self) -> LocationStatus:
         return await self.client.get_location_status(self.config_entry.data[CONF_LOCATION_ID])
 
-    def _parse(self, document: Any) -> LocationStatus:
-        return LocationStatus.from_json(document)
-
 
 class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
     """The charging schedule, and the timer for its next boundary."""
 
     kind = "schedule"
+    model = SocSchedule
     interval_option = CONF_SCHEDULE_INTERVAL
     default_interval = DEFAULT_SCHEDULE_INTERVAL
     interval_unit = timedelta(minutes=1)
@@ -313,9 +307,6 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
         return await self.client.schedule_by_soc(
             data[CONF_DEVICE_ID], data[CONF_LOCATION_ID], self.horizon_hours
         )
-
-    def _parse(self, document: Any) -> SocSchedule:
-        return SocSchedule.from_json(document)
 
     @property
     def plan(self) -> ChargingPlan | None:
