@@ -191,6 +191,11 @@ class Sandbox:
         """Make every bearer token issued so far answer 401."""
         self.flatpeak.expire_tokens()
 
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every bearer token issued so far, for tests that look for leaks."""
+        return self.flatpeak.issued_tokens
+
     def revoke_key(self, key: str) -> None:
         """Revoke a Flatpeak or Flip API key."""
         self.flatpeak.keys.discard(key)

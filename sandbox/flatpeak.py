@@ -464,6 +464,11 @@ class FlatpeakCloud:
         self._tokens[token] = Token(expires, live_mode)
         return token
 
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every bearer token issued so far."""
+        return list(self._tokens)
+
     def expire_tokens(self) -> None:
         """Make every issued bearer token answer 401 from now on."""
         now = self.clock.now()

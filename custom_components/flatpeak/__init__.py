@@ -18,6 +18,7 @@ from .coordinator import (
     ScheduleCoordinator,
     StatusCoordinator,
 )
+from .repairs import async_delete_issues, async_update_issues
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
@@ -42,6 +43,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         status=StatusCoordinator(hass, entry, client, cache),
         schedule=ScheduleCoordinator(hass, entry, client, cache),
     )
+    # Set at once: the repairs read it after every fetch, the first ones included.
+    entry.runtime_data = data
 
     cached = [coordinator for coordinator in data.coordinators if coordinator.restore()]
     if data.device not in cached:
@@ -55,8 +58,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
             hass, coordinator.async_refresh(), f"{coordinator.name} refresh"
         )
     data.schedule.schedule_boundary()
+    async_update_issues(hass, entry)
 
-    entry.runtime_data = data
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -68,8 +71,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
-    """Forget the cached answers of a removed entry."""
+    """Forget the cached answers and the repair issues of a removed entry."""
     await ResponseCache(hass, entry).async_remove()
+    async_delete_issues(hass, entry)
 
 
 async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:

@@ -57,6 +57,7 @@ from .const import (
     TARIFF_PROBLEM_CODES,
     TARIFF_PROBLEM_RETRY,
 )
+from .repairs import async_update_issues
 from .schedule import ChargingPlan
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakData]
@@ -130,6 +131,9 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
     interval_option: str
     default_interval: int
     interval_unit: timedelta
+    # How long a cached answer is still shown after fetches start failing;
+    # None: as long as it says something about the future (the schedule).
+    stale_after: timedelta | None = None
 
     def __init__(
         self,
@@ -164,6 +168,23 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
         (Home Assistant types `data` as always set; it is None until then.)
         """
         return self.data
+
+    def usable(self, now: datetime) -> bool:
+        """Say whether the last good answer may still be shown."""
+        if self.latest is None:
+            return False
+        if self.fresh or self.stale_after is None or self.last_success_time is None:
+            return True
+        return now - self.last_success_time < self.stale_after
+
+    @callback
+    @override
+    def _async_refresh_finished(self) -> None:
+        # Failures after the first notify no listener, yet they may make an
+        # answer stale or call for a repair: tell the entities and the repairs.
+        if not self.fresh:
+            self.async_update_listeners()
+        async_update_issues(self.hass, self.config_entry)
 
     @staticmethod
     def _jittered(interval: timedelta) -> timedelta:
@@ -256,6 +277,7 @@ class DeviceCoordinator(FlatpeakCoordinator[Device]):
 
     kind = "device"
     model = Device
+    stale_after = timedelta(days=2)
     interval_option = CONF_DEVICE_INTERVAL
     default_interval = DEFAULT_DEVICE_INTERVAL
     interval_unit = timedelta(hours=1)
@@ -269,6 +291,7 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
 
     kind = "status"
     model = LocationStatus
+    stale_after = timedelta(hours=6)
     interval_option = CONF_STATUS_INTERVAL
     default_interval = DEFAULT_STATUS_INTERVAL
     interval_unit = timedelta(minutes=1)
@@ -348,6 +371,7 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
     @override
     def _async_refresh_finished(self) -> None:
         self.schedule_boundary()
+        super()._async_refresh_finished()
 
     @override
     async def async_shutdown(self) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_DEVICE_ID, DOMAIN
 from .coordinator import FlatpeakCoordinator, FlatpeakData
@@ -17,8 +18,9 @@ type Source = Literal["device", "status", "schedule"]
 class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[type-arg]
     """An entity of one Flatpeak device, fed by one of its coordinators.
 
-    It stays available while its coordinator holds an answer, fresh or
-    cached: a schedule fetched before an outage still says when to charge.
+    It stays available while its coordinator holds a usable answer, fresh
+    or cached: a schedule fetched before an outage still says when to charge,
+    while a tariff status is shown for a few hours only (see `stale_after`).
     """
 
     _attr_has_entity_name = True
@@ -44,5 +46,5 @@ class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[ty
 
     @property
     def available(self) -> bool:
-        """Available while there is an answer to show."""
-        return self.coordinator.latest is not None
+        """Available while there is an answer worth showing."""
+        return self.coordinator.usable(dt_util.utcnow())
