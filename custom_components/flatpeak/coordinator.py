@@ -19,7 +19,7 @@ from typing import Any, override
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -63,6 +63,7 @@ from .schedule import ChargingPlan
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakData]
 
 STORAGE_VERSION = 1
+CLOCK_CHECK_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass
@@ -324,6 +325,12 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
         self._plan: ChargingPlan | None = None
         self._unsub_boundary: CALLBACK_TYPE | None = None
         self.next_boundary: datetime | None = None
+        # Boundary timers run on the monotonic clock; if the wall clock jumps
+        # forward (a corrected clock, a resumed virtual machine), this local
+        # check, which makes no request, fires a boundary already passed.
+        entry.async_on_unload(
+            async_track_time_interval(hass, self._check_clock, CLOCK_CHECK_INTERVAL)
+        )
 
     async def _fetch(self) -> SocSchedule:
         data = self.config_entry.data
@@ -363,7 +370,16 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
 
     @callback
     def _at_boundary(self, _now: datetime) -> None:
-        self._unsub_boundary = None
+        self._unsub_boundary = None  # it has fired: nothing left to cancel
+        self._boundary_passed()
+
+    @callback
+    def _check_clock(self, _now: datetime) -> None:
+        if self.next_boundary is not None and dt_util.utcnow() >= self.next_boundary:
+            self._boundary_passed()  # re-arming cancels the timer that did not fire
+
+    @callback
+    def _boundary_passed(self) -> None:
         self.schedule_boundary()
         self.async_update_listeners()
 

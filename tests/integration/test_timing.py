@@ -216,3 +216,69 @@ async def test_dst_days(
     raw = response[CALENDAR]["events"][0]  # type: ignore[index]
     assert raw["start"].startswith(f"{day}T{local[0]}")
     assert raw["end"].startswith(f"{day}T{local[1]}")
+
+
+async def test_a_window_published_at_short_notice(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(NOW)
+    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3))])
+    await setup_entry(hass, mock_config_entry)
+    assert state(hass, NEXT_START) == "unknown"
+
+    # The next fetch (about 30 minutes later) brings a window starting 5 minutes after it.
+    refresh = datetime.now(UTC) + mock_config_entry.runtime_data.schedule.update_interval  # type: ignore[operator]
+    start, end = refresh + MINUTE * 5, refresh + MINUTE * 20
+    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (start, end))])
+    await at(hass, freezer, refresh)
+    assert state(hass, STARTING_SOON) == "on"
+
+    await at(hass, freezer, start)
+    assert state(hass, CHARGING) == "on"
+
+
+async def test_home_assistant_in_another_time_zone_than_the_device(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    quiet_entry: MockConfigEntry,
+) -> None:
+    await hass.config.async_set_time_zone("America/New_York")
+    start, end = NOW + MINUTE * 30, NOW + MINUTE * 90
+    freezer.move_to(NOW)
+    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (start, end))])
+    await setup_entry(hass, quiet_entry)
+
+    await at(hass, freezer, start - timedelta(milliseconds=1))
+    assert state(hass, CHARGING) == "off"
+    await at(hass, freezer, start)
+    assert state(hass, CHARGING) == "on"
+    events = await calendar_events(hass, NOW, end)
+    assert events[0]["start"] == start.isoformat()
+
+
+async def test_a_wall_clock_jump_past_a_boundary_is_caught_within_a_minute(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    quiet_entry: MockConfigEntry,
+) -> None:
+    start = NOW + MINUTE * 30
+    freezer.move_to(NOW)
+    sandbox.set_schedule_override(
+        [session(NOW, NOW + timedelta(hours=3), (start, start + timedelta(hours=1)))]
+    )
+    await setup_entry(hass, quiet_entry)
+    coordinator = quiet_entry.runtime_data.schedule
+
+    # The wall clock jumps, but the boundary timer (monotonic) has not fired yet.
+    freezer.move_to(start + MINUTE)
+    assert state(hass, CHARGING) == "off"
+    coordinator._check_clock(start + MINUTE)
+    await hass.async_block_till_done()
+
+    assert state(hass, CHARGING) == "on"
+    assert coordinator.next_boundary == start + timedelta(hours=1)
