@@ -6,9 +6,7 @@ import asyncio
 
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .api import FlatpeakClient
 from .const import CONF_ACCOUNT_ID, PLATFORMS
 from .coordinator import (
     DeviceCoordinator,
@@ -19,6 +17,7 @@ from .coordinator import (
     StatusCoordinator,
 )
 from .repairs import async_delete_issues, async_update_issues
+from .shared import async_get_client
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
@@ -28,11 +27,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     a restart while the cloud is down keeps serving the known schedule. Only
     the device must be known: it names the Home Assistant device.
     """
-    client = FlatpeakClient(
-        async_get_clientsession(hass),
-        entry.data[CONF_ACCOUNT_ID],
-        entry.data[CONF_API_KEY],
-        base_url=entry.data[CONF_URL],
+    client = async_get_client(
+        hass, entry.data[CONF_URL], entry.data[CONF_ACCOUNT_ID], entry.data[CONF_API_KEY]
     )
     cache = ResponseCache(hass, entry)
     await cache.async_load()

@@ -59,6 +59,7 @@ from .const import (
 )
 from .repairs import async_update_issues
 from .schedule import ChargingPlan
+from .shared import async_location_status
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakData]
 
@@ -298,7 +299,15 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
     interval_unit = timedelta(minutes=1)
 
     async def _fetch(self) -> LocationStatus:
-        return await self.client.get_location_status(self.config_entry.data[CONF_LOCATION_ID])
+        # Shared with the other devices at this location, for one interval.
+        location_id = self.config_entry.data[CONF_LOCATION_ID]
+        return await async_location_status(
+            self.hass,
+            self.client,
+            location_id,
+            self.base_interval * (1 - JITTER_FRACTION),
+            lambda: self.client.get_location_status(location_id),
+        )
 
 
 class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):

@@ -129,12 +129,17 @@ async def test_problems_the_user_must_solve_raise_a_repair_that_clears_itself(
 
 
 async def test_tariff_problems_raise_repairs(
-    hass: HomeAssistant, scheduled: Sandbox, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    scheduled: Sandbox,
+    mock_config_entry: MockConfigEntry,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
     data = mock_config_entry.runtime_data
     scheduled.set_tariff_status("commodity_import", "NOT_CONNECTED")
     scheduled.set_tariff_status("commodity_export", "ERROR")
+    # A location's status is shared for one interval: let it pass.
+    freezer.tick(timedelta(hours=1))
 
     await data.schedule.async_refresh()
     await data.status.async_refresh()
@@ -142,20 +147,25 @@ async def test_tariff_problems_raise_repairs(
     assert issues(hass) == {"no_tariff_connected", "tariff_error"}
     scheduled.set_tariff_status("commodity_import", "CONNECTED")
     scheduled.set_tariff_status("commodity_export", "CONNECTED")
+    freezer.tick(timedelta(hours=1))
     await data.schedule.async_refresh()
     await data.status.async_refresh()
     assert issues(hass) == set()
 
 
 async def test_a_contract_ending_within_14_days_raises_a_repair(
-    hass: HomeAssistant, scheduled: Sandbox, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    scheduled: Sandbox,
+    mock_config_entry: MockConfigEntry,
 ) -> None:
     await hass.config.async_set_time_zone("Europe/London")
     await setup_entry(hass, mock_config_entry)
     end = "tariff_status.commodity_import.tariff.contract_end_date"
     scheduled.inject(
-        Fault(route="location_status", kind="wrong_type", field=end, value="2026-04-07T00:00:00Z")
+        Fault(route="location_status", kind="wrong_type", field=end, value="2026-04-07T12:00:00Z")
     )
+    freezer.tick(timedelta(hours=1))  # past the location's shared status
 
     await mock_config_entry.runtime_data.status.async_refresh()
 

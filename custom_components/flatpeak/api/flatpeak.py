@@ -65,7 +65,7 @@ class FlatpeakClient(HttpClient):
         base_url: str = DEFAULT_FLATPEAK_URL,
         request_timeout: float = DEFAULT_TIMEOUT,
         api_version: str = FLATPEAK_API_VERSION,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         """Prepare a client; nothing is sent until the first call."""
         super().__init__(session, base_url, request_timeout)
@@ -73,7 +73,8 @@ class FlatpeakClient(HttpClient):
         credentials = f"{account_id}:{api_key}".encode()
         self._basic = "Basic " + base64.b64encode(credentials).decode("ascii")
         self._api_version = api_version
-        self._clock = clock
+        # Looked up at each call (not bound once), so that a patched clock applies.
+        self._clock = clock or (lambda: time.monotonic())
         self._token: Token | None = None
         self._renew_at = 0.0
         self._token_lock = asyncio.Lock()

@@ -1,0 +1,81 @@
+"""What several config entries would otherwise fetch alike, fetched once.
+
+Entries with the same credentials share one client, and so one bearer token.
+Devices at the same location share its tariff status: an answer fetched for
+one of them is reused by the others for one status interval, so a location is
+asked about once an interval however many devices it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .api import FlatpeakClient, LocationStatus
+
+type StatusKey = tuple[int, str]
+
+
+@dataclass
+class Shared:
+    """The clients and recent location statuses of all entries."""
+
+    clients: dict[tuple[str, str, str], FlatpeakClient] = field(default_factory=dict)
+    statuses: dict[StatusKey, tuple[datetime, LocationStatus]] = field(default_factory=dict)
+    fetching: dict[StatusKey, asyncio.Task[LocationStatus]] = field(default_factory=dict)
+
+
+SHARED: HassKey[Shared] = HassKey("flatpeak_shared")
+
+
+def _shared(hass: HomeAssistant) -> Shared:
+    return hass.data.setdefault(SHARED, Shared())
+
+
+def async_get_client(
+    hass: HomeAssistant, url: str, account_id: str, api_key: str
+) -> FlatpeakClient:
+    """Return the client for these credentials, creating it the first time."""
+    clients = _shared(hass).clients
+    key = (url, account_id, api_key)
+    if key not in clients:
+        clients[key] = FlatpeakClient(
+            async_get_clientsession(hass), account_id, api_key, base_url=url
+        )
+    return clients[key]
+
+
+async def async_location_status(
+    hass: HomeAssistant,
+    client: FlatpeakClient,
+    location_id: str,
+    max_age: timedelta,
+    fetch: Callable[[], Coroutine[Any, Any, LocationStatus]],
+) -> LocationStatus:
+    """Return a status of the location no older than max_age, fetching at most once.
+
+    A fetch already under way for the same location is awaited rather than
+    repeated; a failed fetch is not remembered, so each entry backs off on its
+    own.
+    """
+    shared = _shared(hass)
+    key = (id(client), location_id)
+    now = dt_util.utcnow()
+    if (recent := shared.statuses.get(key)) is not None and now - recent[0] < max_age:
+        return recent[1]
+    task = shared.fetching.get(key)
+    if task is None:
+        task = hass.async_create_task(fetch(), f"flatpeak status {location_id}", eager_start=True)
+        shared.fetching[key] = task
+        task.add_done_callback(lambda _: shared.fetching.pop(key, None))
+    status = await asyncio.shield(task)
+    shared.statuses[key] = (now, status)
+    return status

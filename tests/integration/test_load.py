@@ -1,0 +1,100 @@
+"""Fifty Flatpeak devices in one Home Assistant through a simulated day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.flatpeak.api import DeviceType, FlatpeakClient
+from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
+from sandbox import Sandbox
+
+DEVICES = 50
+NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+
+# Measured (scripts/test): 24 logins, 24 location statuses, 29 device fetches and 39 to
+# 44 schedules per device in the simulated day, every answer a 200.
+# The request budget of one day. Per device: the schedule every 30 minutes (±10 %)
+# and the device once. Per set of credentials: a login when the token is 90 % through
+# its hour. Per location, whatever the number of devices: the tariff status hourly.
+SCHEDULES_PER_DEVICE = 54
+LOGINS = 30
+STATUSES_PER_LOCATION = 30
+
+
+async def test_fifty_devices_through_a_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    entry_data: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(NOW)
+    client = FlatpeakClient(
+        async_get_clientsession(hass),
+        sandbox.account_id,
+        sandbox.api_key,
+        base_url=entry_data["url"],
+    )
+    device_ids = [sandbox.device_id]
+    for number in range(1, DEVICES):
+        device = await client.create_device(
+            reference_id=f"battery-{number}",
+            device_type=DeviceType.BATTERY_SYSTEM,
+            location_ids=[sandbox.location_id],
+            capacity_kwh=10,
+            charge_power_kw=3.6,
+        )
+        device_ids.append(device.id)
+    entries = [
+        MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Battery {number}",
+            data={**entry_data, CONF_DEVICE_ID: device_id},
+            unique_id=device_id,
+        )
+        for number, device_id in enumerate(device_ids)
+    ]
+    for entry in entries:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    sandbox.reset_counts()
+    caplog.set_level(logging.WARNING)
+
+    end = NOW + timedelta(days=1)
+    while datetime.now(UTC) < end:
+        freezer.tick(timedelta(minutes=10))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert all(entry.state is ConfigEntryState.LOADED for entry in entries)
+    problems = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+        or (r.levelno >= logging.WARNING and r.name.startswith("custom_components.flatpeak"))
+    ]
+    assert problems == []
+    counts = sandbox.request_counts
+    per_device = [
+        sum(1 for r in sandbox.requests if r.route == "schedule_soc" and device_id in r.path)
+        for device_id in device_ids
+    ]
+    assert max(per_device) <= SCHEDULES_PER_DEVICE
+    # Time moves in 10-minute steps, so a fetch due at 30 minutes runs at the next step.
+    assert min(per_device) >= 30
+    assert counts["device_get"] <= 2 * DEVICES
+    assert counts["login"] <= LOGINS
+    assert counts["location_status"] <= STATUSES_PER_LOCATION
+    assert all(r.status == 200 for r in sandbox.requests)
+    for entity in hass.states.async_all("sensor"):
+        if entity.entity_id.endswith("_schedule_status"):
+            assert entity.state == "fresh"
