@@ -67,3 +67,12 @@ def test_api_package_does_not_import_home_assistant() -> None:
             for name in names:
                 assert not name.startswith("homeassistant"), f"{path.name} imports {name}"
                 assert not name.startswith("custom_components"), f"{path.name} imports {name}"
+
+
+def test_tls_verification_is_never_turned_off() -> None:
+    """No request of the integration may skip certificate checks."""
+    package = Path(api.__file__).parents[1]
+    for path in package.rglob("*.py"):
+        source = path.read_text()
+        for forbidden in ("ssl=False", "verify_ssl=False", "CERT_NONE", "check_hostname = False"):
+            assert forbidden not in source, f"{path.name} contains {forbidden}"

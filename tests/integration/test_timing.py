@@ -282,3 +282,32 @@ async def test_a_wall_clock_jump_past_a_boundary_is_caught_within_a_minute(
 
     assert state(hass, CHARGING) == "on"
     assert coordinator.next_boundary == start + timedelta(hours=1)
+
+
+async def test_overlapping_unsorted_and_zero_length_windows(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    quiet_entry: MockConfigEntry,
+) -> None:
+    a, b, c, d = (NOW + MINUTE * m for m in (10, 30, 50, 80))
+    freezer.move_to(NOW)
+    sandbox.set_schedule_override(
+        [session(NOW, NOW + timedelta(hours=3), (c, d), (b, b), (a, c), (b, c))]
+    )
+    await setup_entry(hass, quiet_entry)
+    changes: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: changes.append(event.data["new_state"].state)
+        if event.data["entity_id"] == CHARGING
+        else None,
+    )
+
+    for moment in (a, b, c, d - timedelta(milliseconds=1), d):
+        await at(hass, freezer, moment)
+
+    # One charging period from a to d, whatever the order and overlaps; the empty slot is gone.
+    assert changes == ["on", "off"]
+    events = await calendar_events(hass, NOW, NOW + timedelta(hours=3))
+    assert len(events) == 3
