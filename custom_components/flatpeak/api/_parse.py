@@ -74,7 +74,10 @@ def parse_datetime(value: str) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # in UTC, the moment falls before year 1 or after 9999
+        return None
 
 
 class Reader:
@@ -180,7 +183,10 @@ class Reader:
             return None
         number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond the range of a float
+                number = None
         elif isinstance(value, str):
             try:
                 number = float(value.strip())
@@ -242,7 +248,8 @@ class Reader:
         value = self.opt_string(key)
         if not value:
             return None
-        return parse_enum(value, enum)
+        # Punctuation alone (" - ") cleans to an empty string: as good as absent.
+        return parse_enum(value, enum) or None
 
     def enum[E: StrEnum](self, key: str, enum: type[E]) -> E | str:
         """Return a required enum member, or the cleaned string if unknown."""
@@ -268,4 +275,9 @@ class Reader:
         if factor is None:
             expected = ", ".join(units)
             raise quantity.error("units", f"expected one of {expected}, got {describe(unit)}")
-        return quantity.number("value") * factor
+        value = quantity.number("value") * factor
+        if not math.isfinite(value):  # a float in its unit, too large for one in the base unit
+            raise quantity.error(
+                "value", f"{describe(quantity.raw('value'))} {clean_token(unit)} is out of range"
+            )
+        return value
