@@ -46,6 +46,10 @@ MAX_LEAD_TIME: Final = 240
 TARIFF_PROBLEM_CODES: Final = frozenset({"no_tariff_connected", "pending_connect", "no_price_data"})
 TARIFF_PROBLEM_RETRY: Final = timedelta(minutes=15)
 
+# A Retry-After longer than this is capped: honouring "come back in a year" would
+# silently stop the integration (and a huge value does not fit a timedelta).
+MAX_RETRY_AFTER: Final = timedelta(hours=24)
+
 # Failed fetches are retried after 1, 2, 4 … minutes, at most the normal interval.
 FIRST_RETRY: Final = timedelta(minutes=1)
 

@@ -54,6 +54,7 @@ from .const import (
     FIRST_RETRY,
     JITTER_FRACTION,
     LOGGER,
+    MAX_RETRY_AFTER,
     TARIFF_PROBLEM_CODES,
     TARIFF_PROBLEM_RETRY,
 )
@@ -245,7 +246,8 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
         self._failed(key)
         delay = self._backoff()
         if isinstance(err, RateLimitError) and err.retry_after:
-            delay = max(delay, timedelta(seconds=err.retry_after))
+            asked = min(err.retry_after, MAX_RETRY_AFTER.total_seconds())
+            delay = max(delay, timedelta(seconds=asked))
         if key in TARIFF_PROBLEM_CODES:
             delay = max(delay, TARIFF_PROBLEM_RETRY)
         self.update_interval = delay

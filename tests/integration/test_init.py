@@ -189,3 +189,19 @@ async def test_removing_the_entry_forgets_the_cache(
     await hass.async_block_till_done()
 
     assert f"{DOMAIN}.{mock_config_entry.entry_id}" not in hass_storage
+
+
+async def test_an_absurd_retry_after_is_capped_at_a_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    scheduled: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    scheduled.inject(Fault(route="schedule_soc", status=429, retry_after="1e14"))
+
+    await tick(hass, freezer, timedelta(minutes=33))
+
+    coordinator = mock_config_entry.runtime_data.schedule
+    assert coordinator.error == "rate_limited"
+    assert coordinator.update_interval == timedelta(hours=24)
