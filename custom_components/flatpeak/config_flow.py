@@ -316,6 +316,16 @@ def _optional_text(value: Any) -> str | None:
     return text or None
 
 
+def _location_input(user_input: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Read the location ID a user typed, and the error for it if it is malformed."""
+    location_id = str(user_input[CONF_LOCATION_ID]).strip()
+    try:
+        check_id(location_id, "loc")
+    except InvalidIdError:
+        return location_id, {CONF_LOCATION_ID: "invalid_id_format"}
+    return location_id, {}
+
+
 class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up Flatpeak for one device at one location."""
 
@@ -429,12 +439,8 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         """Register a new device with Flatpeak, then set it up."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            location_id = user_input[CONF_LOCATION_ID].strip()
-            try:
-                check_id(location_id, "loc")
-            except InvalidIdError:
-                errors[CONF_LOCATION_ID] = "invalid_id_format"
-            else:
+            location_id, errors = _location_input(user_input)
+            if not errors:
                 # One reference per flow, so that trying again after a failure
                 # does not name a second device differently.
                 if self._reference_id is None:
@@ -477,12 +483,8 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the location when the device has several, or none."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            location_id = user_input[CONF_LOCATION_ID].strip()
-            try:
-                check_id(location_id, "loc")
-            except InvalidIdError:
-                errors[CONF_LOCATION_ID] = "invalid_id_format"
-            else:
+            location_id, errors = _location_input(user_input)
+            if not errors:
                 return self._async_create_entry(location_id)
         return self.async_show_form(
             step_id="location",
