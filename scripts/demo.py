@@ -55,6 +55,12 @@ DISCOVERY_NOTIFICATION_ID: Final = "config_entry_discovery"
 # Entry states in which the integration will not come up without a change.
 FAILED_ENTRY_STATES: Final = frozenset({"setup_error", "migration_error", "failed_unload"})
 
+# The demo battery's state of charge (an input_number of config/configuration.yaml),
+# linked in the integration's options so that moving it re-plans the charging.
+DEMO_BATTERY: Final = "input_number.demo_battery_state_of_charge"
+SOC_OPTION: Final = "soc_entity"
+SYNC_SUFFIX: Final = "_state_of_charge_sync"
+
 BODY_LIMIT: Final = 2000
 MAX_FLOW_STEPS: Final = 10
 
@@ -563,7 +569,46 @@ async def add_integration(hass: Hass, sandbox_url: str) -> dict[str, Any]:
         return existing[0]
     entry = await run_flow(hass, DOMAIN, flatpeak_plan(sandbox_url))
     print(f"demo: added the Flatpeak integration ({entry.get('title')!r})")
+    await link_battery(hass, str(entry.get("entry_id")))
     return entry
+
+
+def current_options(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the values an options form shows, so that posting them changes nothing."""
+    values: dict[str, Any] = {}
+    for field in result.get("data_schema") or []:
+        suggested = (field.get("description") or {}).get("suggested_value")
+        if suggested is not None:
+            values[str(field["name"])] = suggested
+    return values
+
+
+async def link_battery(hass: Hass, entry_id: str, within: float = 60) -> None:
+    """Link the demo battery's state of charge in the entry's options."""
+    step = "options flow: linking the demo battery"
+    result = await hass.request(
+        step, "POST", "/api/config/config_entries/options/flow", json_body={"handler": entry_id}
+    )
+    if result.get("type") != "form":
+        raise StepError(step, f"expected the options form, got {result.get('type')!r}")
+    answer = {**current_options(result), SOC_OPTION: DEMO_BATTERY}
+    result = await hass.request(
+        step,
+        "POST",
+        f"/api/config/config_entries/options/flow/{result['flow_id']}",
+        json_body=answer,
+    )
+    if result.get("type") != "create_entry":
+        raise StepError(step, "the options were not saved", json.dumps(result))
+    # The entry reloads with the new options; its sync sensor shows when it is back.
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        states = await hass.request("reading states", "GET", "/api/states")
+        if any(str(s.get("entity_id")).endswith(SYNC_SUFFIX) for s in states):
+            print(f"demo: linked {DEMO_BATTERY} as the battery's state of charge")
+            return
+        await asyncio.sleep(0.5)
+    raise StepError(step, f"no *{SYNC_SUFFIX} entity after {within:.0f} s")
 
 
 def window_line(calendar: Mapping[str, Any], now: datetime) -> str | None:

@@ -247,6 +247,23 @@ class FakeHass:
     onboarding_done: list[str] = field(default_factory=lambda: ["core_config"])
     entries: list[dict[str, Any]] = field(default_factory=list)
     flow: list[dict[str, Any]] = field(default_factory=list)
+    options_flow: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {
+                "type": "form",
+                "flow_id": "o1",
+                "step_id": "init",
+                "data_schema": [
+                    {"name": "soc_entity", "required": False},
+                    {"name": "lead_time", "description": {"suggested_value": 15}},
+                ],
+            },
+            {"type": "create_entry", "flow_id": "o1"},
+        ]
+    )
+    states: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"entity_id": "sensor.battery_state_of_charge_sync"}]
+    )
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     codes: int = 0
 
@@ -294,6 +311,10 @@ class FakeHass:
         if path == "/api/config/config_entries/entry":
             assert request.query["domain"] == "flatpeak"
             return web.json_response(self.entries)
+        if path.startswith("/api/config/config_entries/options/flow"):
+            return web.json_response(self.options_flow.pop(0))
+        if path == "/api/states":
+            return web.json_response(self.states)
         if path.startswith("/api/config/config_entries/flow/") and request.method == "DELETE":
             return web.json_response({"message": "Flow aborted"})
         if path.startswith("/api/config/config_entries/flow"):
@@ -374,7 +395,15 @@ async def test_add_integration_through_the_flow(
         {"next_step_id": "connect"},
         demo.flatpeak_plan("http://127.0.0.1:8765")["connect"],
     ]
-    assert "added the Flatpeak integration ('Battery')" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "added the Flatpeak integration ('Battery')" in output
+    # The demo battery is linked, the other options kept as they were.
+    options_posts = [body for _, path, body in ha.calls if "options/flow" in path]
+    assert options_posts == [
+        {"handler": "e1"},
+        {"lead_time": 15, "soc_entity": demo.DEMO_BATTERY},
+    ]
+    assert f"linked {demo.DEMO_BATTERY}" in output
     # A second run finds the entry and does not start a flow.
     ha.calls.clear()
     assert await demo.add_integration(hass, "http://127.0.0.1:8765") == entry

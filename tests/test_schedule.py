@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from custom_components.flatpeak.api import ChargingSession, ChargingSlot, SocSchedule
-from custom_components.flatpeak.schedule import ChargingPlan, merge_slots
+from custom_components.flatpeak.schedule import ChargingPlan, diff_windows, merge_slots
 
 T0 = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -116,3 +116,81 @@ def test_boundaries_and_coverage() -> None:
     assert p.next_boundary(T0 + 45 * M) == T0 + 60 * M
     assert p.covers_future(T0 + 179 * M)
     assert not p.covers_future(T0 + 180 * M)
+
+
+# Differences between two revisions of a schedule
+
+LEAD = timedelta(minutes=15)
+MS = timedelta(milliseconds=1)
+
+
+def test_the_same_windows_are_no_change() -> None:
+    windows = [slot(30, 60), slot(90, 120, 3000)]
+    diff = diff_windows(windows, [slot(90, 120, 3000), slot(30, 60)], T0, LEAD)
+    assert not diff
+    assert (diff.added, diff.removed, diff.shifted, diff.late_notice) == ((), (), (), False)
+
+
+def test_a_window_added_and_one_removed() -> None:
+    kept, gone, new = slot(30, 60), slot(90, 120), slot(200, 230)
+    diff = diff_windows([kept, gone], [kept, new], T0, LEAD)
+    assert diff
+    assert diff.added == (new,)
+    assert diff.removed == (gone,)
+    assert diff.shifted == ()
+    assert not diff.late_notice
+
+
+def test_overlapping_windows_are_one_window_shifted_paired_in_time_order() -> None:
+    first, second = slot(60, 120), slot(120, 180)
+    # Each new window overlaps the old one it replaces; the first also overlaps the second.
+    moved_first, moved_second = slot(90, 150), slot(150, 210)
+    diff = diff_windows([second, first], [moved_second, moved_first], T0, LEAD)
+    assert [(c.slot, c.previous) for c in diff.shifted] == [
+        (moved_first, first),
+        (moved_second, second),
+    ]
+    assert diff.added == diff.removed == ()
+
+
+def test_a_window_that_only_touches_an_old_one_is_not_it_shifted() -> None:
+    old, new = slot(60, 90), slot(90, 120)
+    diff = diff_windows([old], [new], T0, LEAD)
+    assert (diff.added, diff.removed, diff.shifted) == ((new,), (old,), ())
+
+
+def test_a_power_change_counts_as_shifted() -> None:
+    old, new = slot(60, 90, 3000), slot(60, 90, 7000)
+    diff = diff_windows([old], [new], T0, LEAD)
+    assert [(c.slot.power_w, c.previous.power_w) for c in diff.shifted] == [  # type: ignore[union-attr]
+        (7000, 3000)
+    ]
+
+
+def test_windows_ended_by_now_are_not_compared() -> None:
+    now = T0 + 60 * M
+    ended, ending_now, future = slot(0, 30), slot(30, 60), slot(90, 120)
+    # Gone from the new revision, but over already (half-open: ending now is over).
+    assert not diff_windows([ended, ending_now, future], [future], now, LEAD)
+    # A window in progress still counts.
+    running = slot(50, 70)
+    assert diff_windows([running, future], [future], now, LEAD).removed == (running,)
+
+
+def test_zero_length_windows_are_ignored() -> None:
+    future = slot(90, 120)
+    assert not diff_windows([future], [future, slot(100, 100)], T0, LEAD)
+    assert not diff_windows([future, slot(40, 40)], [future], T0, LEAD)
+
+
+def test_late_notice_is_less_notice_than_the_lead_time() -> None:
+    start = T0 + LEAD
+    # Exactly the lead time ahead: full notice.
+    assert not diff_windows([], [slot(15, 45)], T0, LEAD).late_notice
+    assert diff_windows([], [slot(15, 45)], T0 + MS, LEAD).late_notice
+    assert diff_windows([], [slot(15, 45)], start, LEAD).late_notice  # starts now
+    # A shift into the lead time is late too; a shift well ahead is not.
+    assert diff_windows([slot(60, 90)], [slot(14, 61)], T0, LEAD).late_notice
+    assert not diff_windows([slot(60, 90)], [slot(40, 61)], T0, LEAD).late_notice
+    # A window taken away is not late notice: nothing new to act on.
+    assert not diff_windows([slot(10, 40)], [], T0, LEAD).late_notice

@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from homeassistant.const import CONF_API_KEY, CONF_URL
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_ACCOUNT_ID, PLATFORMS
+from .api import TariffDirection, TariffStatus
+from .const import CONF_ACCOUNT_ID, DOMAIN, PLATFORMS
 from .coordinator import (
     DeviceCoordinator,
     FlatpeakConfigEntry,
+    FlatpeakCoordinator,
     FlatpeakData,
+    PriceCoordinator,
     ResponseCache,
     ScheduleCoordinator,
     StatusCoordinator,
+    TimedCoordinator,
 )
+from .dispatch import async_remove_dispatch, async_setup_dispatcher
 from .repairs import async_delete_issues, async_update_issues
+from .services import async_setup_services
 from .shared import async_get_client
+from .soc import StateOfChargeLink
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions, once for all entries."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
@@ -33,32 +51,77 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     cache = ResponseCache(hass, entry)
     await cache.async_load()
     entry.async_on_unload(cache.async_flush)
+    schedule = ScheduleCoordinator(hass, entry, client, cache)
     data = FlatpeakData(
         client=client,
         device=DeviceCoordinator(hass, entry, client, cache),
         status=StatusCoordinator(hass, entry, client, cache),
-        schedule=ScheduleCoordinator(hass, entry, client, cache),
+        schedule=schedule,
+        import_prices=PriceCoordinator(hass, entry, client, cache, TariffDirection.IMPORT),
+        export_prices=None,
+        soc=StateOfChargeLink(hass, entry, client, schedule.async_request_refresh),
     )
     # Set at once: the repairs read it after every fetch, the first ones included.
     entry.runtime_data = data
 
-    cached = [coordinator for coordinator in data.coordinators if coordinator.restore()]
-    if data.device not in cached:
+    if not data.device.restore():
         await data.device.async_config_entry_first_refresh()
-    missing = [c for c in (data.status, data.schedule) if c not in cached]
-    # Without a cached answer, fetch before the entities appear; a failure
-    # (no tariff connected, say) is shown by the entities, not fatal.
-    await asyncio.gather(*(coordinator.async_refresh() for coordinator in missing))
-    for coordinator in cached:
-        entry.async_create_background_task(
-            hass, coordinator.async_refresh(), f"{coordinator.name} refresh"
-        )
-    data.schedule.schedule_boundary()
+    else:
+        _refresh_in_background(hass, entry, data.device)
+    # Before the schedule is fetched: each new schedule is reconciled with Flip.
+    data.dispatcher = await async_setup_dispatcher(hass, entry)
+    await _async_start(hass, entry, data.status, data.schedule, data.import_prices)
+    # Export prices only mean something with an export tariff; a change of
+    # that connection reloads the entry (see _watch_export).
+    if _export_connected(data):
+        data.export_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.EXPORT)
+        await _async_start(hass, entry, data.export_prices)
+    entry.async_on_unload(data.status.async_add_listener(lambda: _watch_export(hass, entry)))
     async_update_issues(hass, entry)
 
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    data.soc.async_start()
     return True
+
+
+async def _async_start(
+    hass: HomeAssistant, entry: FlatpeakConfigEntry, *coordinators: FlatpeakCoordinator[Any]
+) -> None:
+    """Start from cached answers, refreshed in the background; fetch the others now.
+
+    Without a cached answer, the fetch happens before the entities appear; a
+    failure (no tariff connected, say) is shown by the entities, not fatal.
+    """
+    cached = [coordinator for coordinator in coordinators if coordinator.restore()]
+    await asyncio.gather(*(c.async_refresh() for c in coordinators if c not in cached))
+    for coordinator in cached:
+        _refresh_in_background(hass, entry, coordinator)
+    for coordinator in coordinators:
+        if isinstance(coordinator, TimedCoordinator):
+            coordinator.schedule_boundary()
+
+
+def _refresh_in_background(
+    hass: HomeAssistant, entry: FlatpeakConfigEntry, coordinator: FlatpeakCoordinator[Any]
+) -> None:
+    entry.async_create_background_task(
+        hass, coordinator.async_refresh(), f"{coordinator.name} refresh"
+    )
+
+
+def _export_connected(data: FlatpeakData) -> bool:
+    status = data.status.latest
+    element = status.commodity_export if status else None
+    return element is not None and element.status == TariffStatus.CONNECTED
+
+
+@callback
+def _watch_export(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
+    """Reload when an export tariff is connected, to add its prices."""
+    data = entry.runtime_data
+    if data.status.fresh and data.export_prices is None and _export_connected(data):
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> bool:
@@ -67,8 +130,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
-    """Forget the cached answers and the repair issues of a removed entry."""
+    """Forget the cached answers, Flip events and repair issues of a removed entry."""
     await ResponseCache(hass, entry).async_remove()
+    await async_remove_dispatch(hass, entry)
     async_delete_issues(hass, entry)
 
 

@@ -18,13 +18,24 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlow,
 )
-from homeassistant.const import CONF_API_KEY, CONF_URL, UnitOfEnergy, UnitOfPower, UnitOfTime
-from homeassistant.core import callback
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    CONF_API_KEY,
+    CONF_URL,
+    PERCENTAGE,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -58,11 +69,14 @@ from .const import (
     CONF_DEVICE_INTERVAL,
     CONF_LEAD_TIME,
     CONF_LOCATION_ID,
+    CONF_PRICE_INTERVAL,
     CONF_SCHEDULE_HORIZON,
     CONF_SCHEDULE_INTERVAL,
+    CONF_SOC_ENTITY,
     CONF_STATUS_INTERVAL,
     DEFAULT_DEVICE_INTERVAL,
     DEFAULT_LEAD_TIME,
+    DEFAULT_PRICE_INTERVAL,
     DEFAULT_SCHEDULE_HORIZON,
     DEFAULT_SCHEDULE_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
@@ -70,15 +84,19 @@ from .const import (
     LOGGER,
     MAX_DEVICE_INTERVAL,
     MAX_LEAD_TIME,
+    MAX_PRICE_INTERVAL,
     MAX_SCHEDULE_HORIZON,
     MAX_SCHEDULE_INTERVAL,
     MAX_STATUS_INTERVAL,
     MIN_DEVICE_INTERVAL,
     MIN_LEAD_TIME,
+    MIN_PRICE_INTERVAL,
     MIN_SCHEDULE_HORIZON,
     MIN_SCHEDULE_INTERVAL,
     MIN_STATUS_INTERVAL,
 )
+from .dispatch_plan import SUBENTRY_TYPE
+from .flip_flow import FlipDispatchSubentryFlow
 
 # The collapsed part of a form that holds the API address.
 SECTION_ADVANCED = "advanced"
@@ -237,14 +255,27 @@ OPTIONS: tuple[tuple[str, int, int, int, str], ...] = (
         UnitOfTime.HOURS,
     ),
     (CONF_LEAD_TIME, DEFAULT_LEAD_TIME, MIN_LEAD_TIME, MAX_LEAD_TIME, UnitOfTime.MINUTES),
+    (
+        CONF_PRICE_INTERVAL,
+        DEFAULT_PRICE_INTERVAL,
+        MIN_PRICE_INTERVAL,
+        MAX_PRICE_INTERVAL,
+        UnitOfTime.MINUTES,
+    ),
 )
 
-OPTIONS_SCHEMA = vol.Schema(
+_OPTION_FIELDS: dict[vol.Marker, Any] = {
+    vol.Optional(CONF_SOC_ENTITY): EntitySelector(
+        EntitySelectorConfig(domain=["sensor", "number", "input_number"])
+    ),
+}
+_OPTION_FIELDS.update(
     {
         vol.Required(key, default=default): _number(unit, step=1, minimum=minimum, maximum=maximum)
         for key, default, minimum, maximum, unit in OPTIONS
     }
 )
+OPTIONS_SCHEMA = vol.Schema(_OPTION_FIELDS)
 
 
 # Input checks
@@ -343,6 +374,14 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> FlatpeakOptionsFlow:
         """Return the options flow."""
         return FlatpeakOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return what can be added to an entry: a Flip dispatch."""
+        return {SUBENTRY_TYPE: FlipDispatchSubentryFlow}
 
     async def _async_validate(
         self, values: Mapping[str, Any], shown: Container[str]
@@ -612,14 +651,34 @@ class FlatpeakOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and store the options."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            # The number fields give floats; every option is a whole number.
-            return self.async_create_entry(
-                data={key: round(value) for key, value in user_input.items()}
-            )
+            soc_entity = user_input.get(CONF_SOC_ENTITY)
+            if soc_entity and (error := _check_soc_entity(self.hass, soc_entity)):
+                errors[CONF_SOC_ENTITY] = error
+            else:
+                # The number fields give floats; every other option is a whole number.
+                options: dict[str, Any] = {
+                    key: round(value) for key, value in user_input.items() if key != CONF_SOC_ENTITY
+                }
+                if soc_entity:
+                    options[CONF_SOC_ENTITY] = soc_entity
+                return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, self.config_entry.options
+                OPTIONS_SCHEMA, user_input or self.config_entry.options
             ),
+            errors=errors,
         )
+
+
+def _check_soc_entity(hass: HomeAssistant, entity_id: str) -> str | None:
+    """Return an error key unless the entity can be a state of charge in percent."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return "soc_entity_not_found"
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit is not None and unit != PERCENTAGE:
+        return "soc_entity_not_percent"
+    return None

@@ -11,7 +11,13 @@ from homeassistant.const import Platform
 DOMAIN: Final = "flatpeak"
 LOGGER = logging.getLogger(__package__)
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+]
 
 # Config entry data (CONF_API_KEY and CONF_URL come from homeassistant.const).
 CONF_ACCOUNT_ID: Final = "account_id"
@@ -24,12 +30,15 @@ CONF_SCHEDULE_INTERVAL: Final = "schedule_interval"  # minutes
 CONF_STATUS_INTERVAL: Final = "status_interval"  # minutes
 CONF_DEVICE_INTERVAL: Final = "device_interval"  # hours
 CONF_LEAD_TIME: Final = "lead_time"  # minutes
+CONF_PRICE_INTERVAL: Final = "price_interval"  # minutes
+CONF_SOC_ENTITY: Final = "soc_entity"  # the battery's state-of-charge entity
 
 DEFAULT_SCHEDULE_HORIZON: Final = 24
 DEFAULT_SCHEDULE_INTERVAL: Final = 30
 DEFAULT_STATUS_INTERVAL: Final = 60
 DEFAULT_DEVICE_INTERVAL: Final = 24
 DEFAULT_LEAD_TIME: Final = 15
+DEFAULT_PRICE_INTERVAL: Final = 60
 
 MIN_SCHEDULE_HORIZON: Final = 1
 MAX_SCHEDULE_HORIZON: Final = 72
@@ -41,6 +50,11 @@ MIN_DEVICE_INTERVAL: Final = 1
 MAX_DEVICE_INTERVAL: Final = 168
 MIN_LEAD_TIME: Final = 0
 MAX_LEAD_TIME: Final = 240
+MIN_PRICE_INTERVAL: Final = 15
+MAX_PRICE_INTERVAL: Final = 1440
+
+# How far ahead prices are fetched: enough for the next change and tomorrow's plan.
+PRICE_HORIZON: Final = timedelta(hours=48)
 
 # Flatpeak asks not to retry these more often than every 15 minutes.
 TARIFF_PROBLEM_CODES: Final = frozenset({"no_tariff_connected", "pending_connect", "no_price_data"})

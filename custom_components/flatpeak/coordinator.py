@@ -11,10 +11,11 @@ an API call.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import random
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -33,20 +34,24 @@ from .api import (
     InvalidResponseError,
     LocationStatus,
     NotFoundError,
+    Prices,
     RateLimitError,
     RequestError,
     SocSchedule,
+    TariffDirection,
 )
 from .const import (
     CONF_DEVICE_ID,
     CONF_DEVICE_INTERVAL,
     CONF_LEAD_TIME,
     CONF_LOCATION_ID,
+    CONF_PRICE_INTERVAL,
     CONF_SCHEDULE_HORIZON,
     CONF_SCHEDULE_INTERVAL,
     CONF_STATUS_INTERVAL,
     DEFAULT_DEVICE_INTERVAL,
     DEFAULT_LEAD_TIME,
+    DEFAULT_PRICE_INTERVAL,
     DEFAULT_SCHEDULE_HORIZON,
     DEFAULT_SCHEDULE_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
@@ -55,12 +60,17 @@ from .const import (
     JITTER_FRACTION,
     LOGGER,
     MAX_RETRY_AFTER,
+    PRICE_HORIZON,
     TARIFF_PROBLEM_CODES,
     TARIFF_PROBLEM_RETRY,
 )
 from .repairs import async_update_issues
-from .schedule import ChargingPlan
-from .shared import async_location_status
+from .schedule import ChargingPlan, PriceCurve
+from .shared import async_location_answer, forget_location_answer
+from .soc import StateOfChargeLink
+
+if TYPE_CHECKING:
+    from .dispatch import FlipDispatcher
 
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakData]
 
@@ -76,11 +86,18 @@ class FlatpeakData:
     device: DeviceCoordinator
     status: StatusCoordinator
     schedule: ScheduleCoordinator
+    import_prices: PriceCoordinator
+    # Only when the location has an export tariff connected.
+    export_prices: PriceCoordinator | None
+    soc: StateOfChargeLink
+    # Only when the entry has a Flip dispatch.
+    dispatcher: FlipDispatcher | None = None
 
     @property
     def coordinators(self) -> tuple[FlatpeakCoordinator[Any], ...]:
         """All coordinators, the device first."""
-        return (self.device, self.status, self.schedule)
+        prices = (self.import_prices, self.export_prices)
+        return (self.device, self.status, self.schedule, *(p for p in prices if p))
 
 
 class ResponseCache:
@@ -125,7 +142,9 @@ class ResponseCache:
         await self._store.async_remove()
 
 
-class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCoordinator[T]):
+class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
+    DataUpdateCoordinator[T]
+):
     """Fetches one kind of answer at its own cadence, with back-off and a cache."""
 
     config_entry: FlatpeakConfigEntry
@@ -163,6 +182,8 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
         self.last_success_time: datetime | None = None
         self.error: str | None = None
         self.failures = 0
+        # Until when Flatpeak asked not to be called (Retry-After).
+        self.not_before: datetime | None = None
 
     @property
     def latest(self) -> T | None:
@@ -197,6 +218,12 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
     async def _fetch(self) -> T:
         """Ask Flatpeak for a new answer."""
 
+    async def async_refresh_now(self) -> None:
+        """Fetch now, not from what another entry at the location fetched lately."""
+        location_id = self.config_entry.data[CONF_LOCATION_ID]
+        forget_location_answer(self.hass, self.client, self.kind, location_id)
+        await self.async_refresh()
+
     @callback
     def restore(self) -> bool:
         """Start from the cached answer, if there is a readable one."""
@@ -226,6 +253,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
         self.fresh = True
         self.failures = 0
         self.error = None
+        self.not_before = None
         self.last_success_time = now
         self.update_interval = self._jittered(self.base_interval)
         self.cache.remember(self.kind, data.source, now)
@@ -248,6 +276,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device)](DataUpdateCo
         if isinstance(err, RateLimitError) and err.retry_after:
             asked = min(err.retry_after, MAX_RETRY_AFTER.total_seconds())
             delay = max(delay, timedelta(seconds=asked))
+            self.not_before = dt_util.utcnow() + timedelta(seconds=asked)
         if key in TARIFF_PROBLEM_CODES:
             delay = max(delay, TARIFF_PROBLEM_RETRY)
         self.update_interval = delay
@@ -303,17 +332,129 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
     async def _fetch(self) -> LocationStatus:
         # Shared with the other devices at this location, for one interval.
         location_id = self.config_entry.data[CONF_LOCATION_ID]
-        return await async_location_status(
+        return await async_location_answer(
             self.hass,
             self.client,
+            self.kind,
             location_id,
             self.base_interval * (1 - JITTER_FRACTION),
             lambda: self.client.get_location_status(location_id),
         )
 
 
-class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
-    """The charging schedule, and the timer for its next boundary."""
+class BoundaryTimer:
+    """Calls back at each instant at which an answer's meaning changes, with no request.
+
+    The next instant comes from `next_fn`; after it passes, `on_pass` runs and
+    the timer arms itself for the one after. Timers run on the monotonic
+    clock; if the wall clock jumps forward (a corrected clock, a resumed
+    virtual machine), a one-minute local check fires a boundary already passed.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        next_fn: Callable[[datetime], datetime | None],
+        on_pass: Callable[[], None],
+    ) -> None:
+        """Prepare the timer; `arm` starts it."""
+        self.hass = hass
+        self._next_fn = next_fn
+        self._on_pass = on_pass
+        self._unsub: CALLBACK_TYPE | None = None
+        self._stopped = False
+        self.next_boundary: datetime | None = None
+        entry.async_on_unload(
+            async_track_time_interval(hass, self._check_clock, CLOCK_CHECK_INTERVAL)
+        )
+
+    @callback
+    def arm(self) -> None:
+        """Set the timer for the next boundary after now, replacing any earlier one."""
+        self._cancel()
+        if self._stopped:
+            return
+        boundary = self._next_fn(dt_util.utcnow())
+        self.next_boundary = boundary
+        if boundary is not None:
+            self._unsub = async_track_point_in_utc_time(self.hass, self._at_boundary, boundary)
+
+    @callback
+    def stop(self) -> None:
+        """Cancel the timer for good."""
+        self._stopped = True
+        self._cancel()
+
+    @callback
+    def _cancel(self) -> None:
+        if self._unsub is not None:
+            self._unsub()
+            self._unsub = None
+        self.next_boundary = None
+
+    @callback
+    def _at_boundary(self, _now: datetime) -> None:
+        self._unsub = None  # it has fired: nothing left to cancel
+        self._passed()
+
+    @callback
+    def _check_clock(self, _now: datetime) -> None:
+        if self.next_boundary is not None and dt_util.utcnow() >= self.next_boundary:
+            self._passed()  # re-arming cancels the timer that did not fire
+
+    @callback
+    def _passed(self) -> None:
+        self.arm()
+        self._on_pass()
+
+
+class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
+    """A coordinator whose answer changes meaning at known instants.
+
+    Entities are told at each of those instants, without a request.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: FlatpeakConfigEntry,
+        client: FlatpeakClient,
+        cache: ResponseCache,
+    ) -> None:
+        """Set up the coordinator and its boundary timer."""
+        super().__init__(hass, entry, client, cache)
+        self.boundary = BoundaryTimer(hass, entry, self._next_boundary, self.async_update_listeners)
+
+    @abstractmethod
+    def _next_boundary(self, now: datetime) -> datetime | None:
+        """Return the next instant after now at which the answer means something else."""
+
+    @property
+    def next_boundary(self) -> datetime | None:
+        """When the boundary timer fires next."""
+        return self.boundary.next_boundary
+
+    @callback
+    def schedule_boundary(self) -> None:
+        """Arm the timer for the next boundary."""
+        if not self._shutdown_requested:
+            self.boundary.arm()
+
+    @callback
+    @override
+    def _async_refresh_finished(self) -> None:
+        self.schedule_boundary()
+        super()._async_refresh_finished()
+
+    @override
+    async def async_shutdown(self) -> None:
+        await super().async_shutdown()
+        self.boundary.stop()
+
+
+class ScheduleCoordinator(TimedCoordinator[SocSchedule]):
+    """The charging schedule, whose windows start and end at known instants."""
 
     kind = "schedule"
     model = SocSchedule
@@ -328,20 +469,12 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
         client: FlatpeakClient,
         cache: ResponseCache,
     ) -> None:
-        """Set up the coordinator and its boundary timer."""
-        super().__init__(hass, entry, client, cache)
+        """Set up the coordinator with the entry's horizon and lead time."""
         options = entry.options
         self.lead_time = timedelta(minutes=int(options.get(CONF_LEAD_TIME, DEFAULT_LEAD_TIME)))
         self.horizon_hours = int(options.get(CONF_SCHEDULE_HORIZON, DEFAULT_SCHEDULE_HORIZON))
         self._plan: ChargingPlan | None = None
-        self._unsub_boundary: CALLBACK_TYPE | None = None
-        self.next_boundary: datetime | None = None
-        # Boundary timers run on the monotonic clock; if the wall clock jumps
-        # forward (a corrected clock, a resumed virtual machine), this local
-        # check, which makes no request, fires a boundary already passed.
-        entry.async_on_unload(
-            async_track_time_interval(hass, self._check_clock, CLOCK_CHECK_INTERVAL)
-        )
+        super().__init__(hass, entry, client, cache)
 
     async def _fetch(self) -> SocSchedule:
         data = self.config_entry.data
@@ -359,48 +492,85 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
             self._plan = ChargingPlan(schedule)
         return self._plan
 
-    @callback
-    def schedule_boundary(self) -> None:
-        """Arm a timer for the next instant at which a window starts or ends."""
-        self._cancel_boundary()
-        if self._shutdown_requested or self.plan is None:
-            return
-        boundary = self.plan.next_boundary(dt_util.utcnow(), self.lead_time)
-        self.next_boundary = boundary
-        if boundary is not None:
-            self._unsub_boundary = async_track_point_in_utc_time(
-                self.hass, self._at_boundary, boundary
+    def status(self, now: datetime) -> str:
+        """Say how far the schedule can be trusted.
+
+        `fresh`: the last fetch worked; `cached`: it failed, but the schedule
+        still covers now or later; `expired`: nothing is known ahead.
+        """
+        if self.fresh:
+            return "fresh"
+        if self.plan is not None and self.plan.covers_future(now):
+            return "cached"
+        return "expired"
+
+    def _next_boundary(self, now: datetime) -> datetime | None:
+        plan = self.plan
+        return None if plan is None else plan.next_boundary(now, self.lead_time)
+
+
+class PriceCoordinator(TimedCoordinator[Prices]):
+    """The location's prices in one direction, which change at known instants."""
+
+    model = Prices
+    interval_option = CONF_PRICE_INTERVAL
+    default_interval = DEFAULT_PRICE_INTERVAL
+    interval_unit = timedelta(minutes=1)
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: FlatpeakConfigEntry,
+        client: FlatpeakClient,
+        cache: ResponseCache,
+        direction: TariffDirection,
+        connected: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Set up the coordinator for import or export prices.
+
+        While `connected` says the tariff is not, nothing is asked of Flatpeak.
+        """
+        self.direction = direction
+        self._connected = connected
+        self.kind = f"{direction.lower()}_prices"
+        self._curve: PriceCurve | None = None
+        super().__init__(hass, entry, client, cache)
+
+    async def _fetch(self) -> Prices:
+        if not self._connected():
+            raise RequestError(
+                "The tariff is not connected", status=422, code="no_tariff_connected"
             )
+        # Shared with the other devices at this location, for one interval.
+        location_id = self.config_entry.data[CONF_LOCATION_ID]
+        now = dt_util.utcnow()
+        return await async_location_answer(
+            self.hass,
+            self.client,
+            self.kind,
+            location_id,
+            self.base_interval * (1 - JITTER_FRACTION),
+            lambda: self.client.get_prices(
+                location_id, start=now, end=now + PRICE_HORIZON, direction=self.direction
+            ),
+        )
 
-    @callback
-    def _cancel_boundary(self) -> None:
-        if self._unsub_boundary is not None:
-            self._unsub_boundary()
-            self._unsub_boundary = None
-        self.next_boundary = None
-
-    @callback
-    def _at_boundary(self, _now: datetime) -> None:
-        self._unsub_boundary = None  # it has fired: nothing left to cancel
-        self._boundary_passed()
-
-    @callback
-    def _check_clock(self, _now: datetime) -> None:
-        if self.next_boundary is not None and dt_util.utcnow() >= self.next_boundary:
-            self._boundary_passed()  # re-arming cancels the timer that did not fire
-
-    @callback
-    def _boundary_passed(self) -> None:
-        self.schedule_boundary()
-        self.async_update_listeners()
-
-    @callback
-    @override
-    def _async_refresh_finished(self) -> None:
-        self.schedule_boundary()
-        super()._async_refresh_finished()
+    @property
+    def curve(self) -> PriceCurve | None:
+        """The prices' meaning, rebuilt whenever the prices are replaced."""
+        prices = self.latest
+        if prices is None:
+            return None
+        if self._curve is None or self._curve.prices is not prices:
+            self._curve = PriceCurve(prices)
+        return self._curve
 
     @override
-    async def async_shutdown(self) -> None:
-        await super().async_shutdown()
-        self._cancel_boundary()
+    def usable(self, now: datetime) -> bool:
+        """Usable while the tariff is connected and the prices say what energy costs now."""
+        curve = self.curve
+        return curve is not None and curve.at(now) is not None and self._connected()
+
+    def _next_boundary(self, now: datetime) -> datetime | None:
+        curve = self.curve
+        return None if curve is None else curve.next_boundary(now)

@@ -55,6 +55,20 @@ async def async_get_config_entry_diagnostics(
         "device": _coordinator(data.device),
         "status": _coordinator(data.status),
         "schedule": _coordinator(data.schedule),
+        "import_prices": _coordinator(data.import_prices),
+        "export_prices": _coordinator(data.export_prices) if data.export_prices else None,
+        "state_of_charge": {
+            "source": data.soc.source,
+            "status": data.soc.status,
+            "reading": data.soc.reading,
+            "target": data.soc.target,
+            "sent_state_of_charge": data.soc.sent_soc,
+            "sent_target": data.soc.sent_target,
+            "sent_at": data.soc.sent_at,
+            "error": data.soc.error,
+        },
+        # The Flip key is redacted; the dispatch is absent without a subentry.
+        "dispatch": data.dispatcher.diagnostics() if data.dispatcher is not None else None,
         "plan": None
         if plan is None
         else {

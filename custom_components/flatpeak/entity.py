@@ -12,7 +12,25 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_DEVICE_ID, DOMAIN
 from .coordinator import FlatpeakCoordinator, FlatpeakData
 
-type Source = Literal["device", "status", "schedule"]
+type Source = Literal["device", "status", "schedule", "import_prices", "export_prices"]
+
+
+def device_info(data: FlatpeakData) -> DeviceInfo:
+    """Return the Home Assistant device of a Flatpeak device.
+
+    Setup makes sure the device is known (fetched, or from the cache).
+    """
+    entry = data.device.config_entry
+    device_id: str = entry.data[CONF_DEVICE_ID]
+    device = data.device.latest
+    return DeviceInfo(
+        identifiers={(DOMAIN, device_id)},
+        name=entry.title,
+        manufacturer=(device.manufacturer if device else None) or "Flatpeak",
+        model=device.model_name if device else None,
+        model_id=device.model_code if device else None,
+        serial_number=device_id,
+    )
 
 
 class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[type-arg]
@@ -30,19 +48,8 @@ class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[ty
         super().__init__(getattr(data, source))
         self.entity_description = description
         self.runtime = data
-        entry = self.coordinator.config_entry
-        device_id: str = entry.data[CONF_DEVICE_ID]
-        self._attr_unique_id = f"{entry.unique_id}_{description.key}"
-        # Setup makes sure the device is known (fetched, or from the cache).
-        device = data.device.latest
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, device_id)},
-            name=entry.title,
-            manufacturer=(device.manufacturer if device else None) or "Flatpeak",
-            model=device.model_name if device else None,
-            model_id=device.model_code if device else None,
-            serial_number=device_id,
-        )
+        self._attr_unique_id = f"{self.coordinator.config_entry.unique_id}_{description.key}"
+        self._attr_device_info = device_info(data)
 
     @property
     def available(self) -> bool:

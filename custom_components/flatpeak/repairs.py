@@ -43,13 +43,16 @@ def wanted_issues(data: FlatpeakData, title: str, now: datetime) -> list[Issue]:
     """Work out which issues the current state calls for."""
     issues: list[Issue] = []
     name = {"name": title}
-    errors = {c.error for c in data.coordinators}
+    # Export prices are left out: their tariff is optional, and its loss is no repair.
+    errors = {c.error for c in (data.device, data.status, data.schedule, data.import_prices)}
     if "not_found" in errors:
         issues.append(Issue("device_not_found", ir.IssueSeverity.ERROR, name))
     if "no_tariff_connected" in errors:
         issues.append(Issue("no_tariff_connected", ir.IssueSeverity.ERROR, name))
     if "account_disabled" in errors:
         issues.append(Issue("account_disabled", ir.IssueSeverity.ERROR, name))
+    if data.dispatcher is not None and data.dispatcher.auth_rejected:
+        issues.append(Issue("flip_invalid_auth", ir.IssueSeverity.ERROR, name))
     schedule = data.schedule
     if schedule.error in CONNECTION_ERRORS and schedule.failures >= UNREACHABLE_AFTER_FAILURES:
         since = schedule.last_success_time

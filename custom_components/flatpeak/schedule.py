@@ -10,12 +10,13 @@ while the calendar still shows each slot.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from .api import ChargingSession, ChargingSlot, SocSchedule
+from .api import ChargingSession, ChargingSlot, PricePeriod, Prices, SocSchedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +143,164 @@ class ChargingPlan:
         if lead > timedelta(0):
             instants += [p.start - lead for p in self.periods]
         return min((moment for moment in instants if moment > now), default=None)
+
+
+class PriceCurve:
+    """What a price answer means at any moment: the price now, the next change."""
+
+    def __init__(self, prices: Prices) -> None:
+        """Index the periods; empty or inverted periods mean nothing and are left out."""
+        self.prices = prices
+        self.periods = tuple(p for p in prices.periods if p.end > p.start)
+        self._starts = [p.start for p in self.periods]
+
+    def period_at(self, now: datetime) -> PricePeriod | None:
+        """Return the period in force now; of overlapping ones, the latest to start."""
+        current = None
+        for period in self.periods:
+            if period.start > now:
+                break
+            if now < period.end:
+                current = period
+        return current
+
+    def at(self, now: datetime) -> float | None:
+        """Return the price now, per kWh; None when the prices do not cover now."""
+        period = self.period_at(now)
+        return None if period is None else period.value
+
+    def _in_force_until(self, period: PricePeriod, moment: datetime) -> datetime:
+        """Return when period, in force at moment, gives way: at its end or a later start.
+
+        A period that starts inside it takes over (the latest to start wins).
+        """
+        index = bisect_right(self._starts, moment)
+        if index < len(self._starts) and self._starts[index] < period.end:
+            return self._starts[index]
+        return period.end
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        """Say whether the periods cover [start, end) without a gap."""
+        moment = start
+        while moment < end:
+            period = self.period_at(moment)
+            if period is None:
+                return False
+            moment = period.end
+        return True
+
+    def next_change(self, now: datetime) -> tuple[datetime, float] | None:
+        """Return when the price next differs from now's, and the new price.
+
+        Consecutive periods at the same price are one price to a user; a gap
+        in the prices is not a change it can act on, so the search stops there.
+        """
+        current = self.period_at(now)
+        if current is None:
+            return None
+        edge = self._in_force_until(current, now)
+        while (following := self.period_at(edge)) is not None:
+            if following.value != current.value:
+                return edge, following.value
+            edge = self._in_force_until(following, edge)
+        return None
+
+    def next_boundary(self, now: datetime) -> datetime | None:
+        """Return the next instant after now at which any period starts or ends."""
+        instants = [p.start for p in self.periods] + [p.end for p in self.periods]
+        return min((moment for moment in instants if moment > now), default=None)
+
+    def cost_from(self, now: datetime, energy_kwh: float, power_kw: float) -> float | None:
+        """Return what energy_kwh would cost drawn at power_kw from now on.
+
+        None when the prices do not cover the whole time it would take.
+        """
+        if energy_kwh <= 0:
+            return 0.0
+        if power_kw <= 0:
+            return None
+        remaining, moment, cost = energy_kwh, now, 0.0
+        while remaining > 1e-9:
+            period = self.period_at(moment)
+            if period is None:
+                return None
+            until = self._in_force_until(period, moment)
+            hours = (until - moment).total_seconds() / 3600
+            drawn = min(remaining, hours * power_kw)
+            cost += drawn * period.value
+            remaining -= drawn
+            moment = until
+        return cost
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChange:
+    """A window added, removed or shifted between two revisions of a schedule."""
+
+    slot: ChargingSlot
+    previous: ChargingSlot | None = None  # for a shifted window, where it was
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleDiff:
+    """How a new revision of a schedule differs from the last, from now on."""
+
+    added: tuple[ChargingSlot, ...]
+    removed: tuple[ChargingSlot, ...]
+    shifted: tuple[WindowChange, ...]
+    late_notice: bool
+
+    def __bool__(self) -> bool:
+        """Say whether anything changed."""
+        return bool(self.added or self.removed or self.shifted)
+
+
+def _key(slot: ChargingSlot) -> tuple[datetime, datetime, float | None]:
+    return (slot.start, slot.end, slot.power_w)
+
+
+def _by_time(slot: ChargingSlot) -> tuple[datetime, datetime]:
+    return (slot.start, slot.end)
+
+
+def diff_windows(
+    old: Iterable[ChargingSlot], new: Iterable[ChargingSlot], now: datetime, lead: timedelta
+) -> ScheduleDiff:
+    """Compare the windows of two revisions that have not ended by now.
+
+    A window in both, with the same times and power, is unchanged. Of the
+    rest, an old and a new window that overlap in time are the same window
+    shifted (or at another power), paired in time order; the other new ones
+    were added and the other old ones removed. A change is at late notice when
+    an added or shifted window starts within the lead time.
+    """
+    before = sorted((s for s in old if s.end > now and s.end > s.start), key=_by_time)
+    after = sorted((s for s in new if s.end > now and s.end > s.start), key=_by_time)
+    kept = {_key(s) for s in before} & {_key(s) for s in after}
+    gone = [s for s in before if _key(s) not in kept]
+    came = [s for s in after if _key(s) not in kept]
+    shifted: list[WindowChange] = []
+    added: list[ChargingSlot] = []
+    for slot in came:
+        match = next((o for o in gone if o.start < slot.end and slot.start < o.end), None)
+        if match is None:
+            added.append(slot)
+        else:
+            gone.remove(match)
+            shifted.append(WindowChange(slot, match))
+    late = any(s.start - now < lead for s in (*added, *(c.slot for c in shifted)))
+    return ScheduleDiff(tuple(added), tuple(gone), tuple(shifted), late)
+
+
+def savings(plan: ChargingPlan, curve: PriceCurve, now: datetime, power_kw: float) -> float | None:
+    """Return what the plan saves against drawing its energy at power_kw from now on.
+
+    None when the plan's energy or cost is unknown, or the prices do not
+    reach far enough.
+    """
+    energy = plan.planned_energy_kwh(now)
+    cost = plan.planned_cost(now)
+    if energy is None or cost is None:
+        return None
+    right_now = curve.cost_from(now, energy, power_kw)
+    return None if right_now is None else right_now - cost

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorEntityDescription
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -14,9 +20,11 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .api import StructureType, TariffElement, TariffStatus
-from .coordinator import FlatpeakConfigEntry, FlatpeakData
-from .entity import FlatpeakEntity, Source
-from .schedule import ChargingPlan
+from .coordinator import FlatpeakConfigEntry, FlatpeakCoordinator, FlatpeakData, PriceCoordinator
+from .dispatch_sensor import async_add_dispatch_sensors
+from .entity import FlatpeakEntity, Source, device_info
+from .schedule import ChargingPlan, PriceCurve, savings
+from .soc import SYNC_STATUSES
 
 # Entities only read coordinator data.
 PARALLEL_UPDATES = 0
@@ -35,6 +43,8 @@ class FlatpeakSensorDescription(SensorEntityDescription):
     source: Source
     value_fn: Callable[[FlatpeakData, datetime], Value]
     unit_fn: Callable[[FlatpeakData], str | None] | None = None
+    # Other answers the value depends on, whose updates also rewrite it.
+    also_reads: tuple[Source, ...] = ()
     # Known even without an answer (the schedule status is then `expired`).
     always_available: bool = False
 
@@ -69,27 +79,51 @@ def _known(value: object, options: list[str]) -> str | None:
     return text if text in options else None
 
 
-def schedule_status(data: FlatpeakData, now: datetime) -> str:
-    """Say how far the schedule can be trusted.
-
-    `fresh`: the last fetch worked; `cached`: it failed, but the schedule
-    still covers now or later; `expired`: nothing is known ahead.
-    """
-    coordinator = data.schedule
-    if coordinator.fresh:
-        return "fresh"
-    if coordinator.plan is not None and coordinator.plan.covers_future(now):
-        return "cached"
-    return "expired"
-
-
 def _currency(data: FlatpeakData) -> str | None:
     return data.schedule.latest.currency_code if data.schedule.latest else None
 
 
 def _price_unit(data: FlatpeakData) -> str | None:
     currency = _currency(data)
+    if currency is None and data.import_prices.latest is not None:
+        currency = data.import_prices.latest.currency_code
     return f"{currency}/{UnitOfEnergy.KILO_WATT_HOUR}" if currency else None
+
+
+def _prices(
+    fn: Callable[[PriceCurve, datetime], Value], source: str = "import_prices"
+) -> Callable[[FlatpeakData, datetime], Value]:
+    """Adapt a function of the prices in one direction."""
+
+    def value(data: FlatpeakData, now: datetime) -> Value:
+        coordinator: PriceCoordinator | None = getattr(data, source)
+        curve = coordinator.curve if coordinator else None
+        return None if curve is None else fn(curve, now)
+
+    return value
+
+
+def _next_price(curve: PriceCurve, now: datetime) -> float | None:
+    change = curve.next_change(now)
+    return change[1] if change else None
+
+
+def _next_price_change(curve: PriceCurve, now: datetime) -> datetime | None:
+    change = curve.next_change(now)
+    return change[0] if change else None
+
+
+def _savings(data: FlatpeakData, now: datetime) -> Value:
+    """Return what the plan saves against charging the same energy from now on."""
+    plan, curve = data.schedule.plan, data.import_prices.curve
+    if plan is None or curve is None:
+        return None
+    battery = data.device.latest.battery if data.device.latest else None
+    power = battery.charge_power_kw if battery else None
+    if not power:
+        powers = [slot.power_w for slot in plan.slots if slot.power_w]
+        power = max(powers) / 1000 if powers else None
+    return None if power is None else savings(plan, curve, now, power)
 
 
 def _next_start(plan: ChargingPlan, now: datetime) -> datetime | None:
@@ -184,12 +218,22 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         unit_fn=_price_unit,
     ),
     FlatpeakSensorDescription(
+        key="savings",
+        translation_key="savings",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        source="schedule",
+        value_fn=_savings,
+        unit_fn=_currency,
+        also_reads=("import_prices",),
+    ),
+    FlatpeakSensorDescription(
         key="schedule_status",
         translation_key="schedule_status",
         device_class=SensorDeviceClass.ENUM,
         options=SCHEDULE_STATUSES,
         source="schedule",
-        value_fn=schedule_status,
+        value_fn=lambda data, now: data.schedule.status(now),
         always_available=True,
     ),
     FlatpeakSensorDescription(
@@ -283,6 +327,46 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
 )
 
 
+# Prices per kWh, so that the Energy dashboard accepts them as the price of energy.
+IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription, ...] = (
+    FlatpeakSensorDescription(
+        key="import_price",
+        translation_key="import_price",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=4,
+        source="import_prices",
+        value_fn=_prices(lambda curve, now: curve.at(now)),
+        unit_fn=_price_unit,
+    ),
+    FlatpeakSensorDescription(
+        key="next_import_price",
+        translation_key="next_import_price",
+        suggested_display_precision=4,
+        source="import_prices",
+        value_fn=_prices(_next_price),
+        unit_fn=_price_unit,
+    ),
+    FlatpeakSensorDescription(
+        key="next_import_price_change",
+        translation_key="next_import_price_change",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        source="import_prices",
+        value_fn=_prices(_next_price_change),
+    ),
+)
+EXPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription, ...] = (
+    FlatpeakSensorDescription(
+        key="export_price",
+        translation_key="export_price",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=4,
+        source="export_prices",
+        value_fn=_prices(lambda curve, now: curve.at(now), "export_prices"),
+        unit_fn=_price_unit,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FlatpeakConfigEntry,
@@ -290,7 +374,14 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of a Flatpeak device."""
     data = entry.runtime_data
-    async_add_entities(FlatpeakSensor(data, description) for description in SENSORS)
+    descriptions = [*SENSORS, *IMPORT_PRICE_SENSORS]
+    if data.export_prices is not None:
+        descriptions += EXPORT_PRICE_SENSORS
+    entities: list[SensorEntity] = [FlatpeakSensor(data, d) for d in descriptions]
+    if data.soc.source is not None:
+        entities.append(StateOfChargeSyncSensor(data))
+    async_add_entities(entities)
+    async_add_dispatch_sensors(entry, async_add_entities)
 
 
 class FlatpeakSensor(FlatpeakEntity, SensorEntity):
@@ -301,6 +392,16 @@ class FlatpeakSensor(FlatpeakEntity, SensorEntity):
     def __init__(self, data: FlatpeakData, description: FlatpeakSensorDescription) -> None:
         """Create the sensor."""
         super().__init__(data, description.source, description)
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow the other answers the value depends on."""
+        await super().async_added_to_hass()
+        for source in self.entity_description.also_reads:
+            coordinator: FlatpeakCoordinator[Any] | None = getattr(self.runtime, source)
+            if coordinator is not None:
+                self.async_on_remove(
+                    coordinator.async_add_listener(self._handle_coordinator_update)
+                )
 
     @property
     def available(self) -> bool:
@@ -318,3 +419,41 @@ class FlatpeakSensor(FlatpeakEntity, SensorEntity):
         if self.entity_description.unit_fn is not None:
             return self.entity_description.unit_fn(self.runtime)
         return super().native_unit_of_measurement
+
+
+class StateOfChargeSyncSensor(SensorEntity):
+    """Whether Flatpeak knows the battery's state of charge, and what it was told."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "state_of_charge_sync"
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = SYNC_STATUSES
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, data: FlatpeakData) -> None:
+        """Create the sensor for the entry's state-of-charge link."""
+        self.link = data.soc
+        self._attr_unique_id = f"{data.device.config_entry.unique_id}_state_of_charge_sync"
+        self._attr_device_info = device_info(data)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the link's status."""
+        self.async_on_remove(self.link.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> str:
+        """The link's status."""
+        return self.link.status
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """What was sent last, when, and the last error."""
+        sent_at = self.link.sent_at
+        return {
+            "source": self.link.source,
+            "sent_state_of_charge": self.link.sent_soc,
+            "sent_target_state_of_charge": self.link.sent_target,
+            "last_sent": sent_at.isoformat() if sent_at else None,
+            "error": self.link.error,
+        }

@@ -1,9 +1,9 @@
 """What several config entries would otherwise fetch alike, fetched once.
 
 Entries with the same credentials share one client, and so one bearer token.
-Devices at the same location share its tariff status: an answer fetched for
-one of them is reused by the others for one status interval, so a location is
-asked about once an interval however many devices it has.
+Devices at the same location share its tariff status and prices: an answer
+fetched for one of them is reused by the others for one interval, so a location
+is asked about once an interval however many devices it has.
 """
 
 from __future__ import annotations
@@ -19,18 +19,19 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .api import FlatpeakClient, LocationStatus
+from .api import FlatpeakClient
 
-type StatusKey = tuple[int, str]
+# (client, what, location): what a location's devices would each fetch alike.
+type SharedKey = tuple[int, str, str]
 
 
 @dataclass
 class Shared:
-    """The clients and recent location statuses of all entries."""
+    """The clients, and the recent answers about locations, of all entries."""
 
     clients: dict[tuple[str, str, str], FlatpeakClient] = field(default_factory=dict)
-    statuses: dict[StatusKey, tuple[datetime, LocationStatus]] = field(default_factory=dict)
-    fetching: dict[StatusKey, asyncio.Task[LocationStatus]] = field(default_factory=dict)
+    answers: dict[SharedKey, tuple[datetime, Any]] = field(default_factory=dict)
+    fetching: dict[SharedKey, asyncio.Task[Any]] = field(default_factory=dict)
 
 
 SHARED: HassKey[Shared] = HassKey("flatpeak_shared")
@@ -53,29 +54,39 @@ def async_get_client(
     return clients[key]
 
 
-async def async_location_status(
+def forget_location_answer(
+    hass: HomeAssistant, client: FlatpeakClient, what: str, location_id: str
+) -> None:
+    """Drop a shared answer about a location, so that the next fetch asks Flatpeak."""
+    _shared(hass).answers.pop((id(client), what, location_id), None)
+
+
+async def async_location_answer[T](
     hass: HomeAssistant,
     client: FlatpeakClient,
+    what: str,
     location_id: str,
     max_age: timedelta,
-    fetch: Callable[[], Coroutine[Any, Any, LocationStatus]],
-) -> LocationStatus:
-    """Return a status of the location no older than max_age, fetching at most once.
+    fetch: Callable[[], Coroutine[Any, Any, T]],
+) -> T:
+    """Return an answer about the location no older than max_age, fetching at most once.
 
-    A fetch already under way for the same location is awaited rather than
+    `what` names the kind of answer (the tariff status, the import prices …).
+    A fetch already under way for the same answer is awaited rather than
     repeated; a failed fetch is not remembered, so each entry backs off on its
     own.
     """
     shared = _shared(hass)
-    key = (id(client), location_id)
+    key = (id(client), what, location_id)
     now = dt_util.utcnow()
-    if (recent := shared.statuses.get(key)) is not None and now - recent[0] < max_age:
-        return recent[1]
+    if (recent := shared.answers.get(key)) is not None and now - recent[0] < max_age:
+        answer: T = recent[1]
+        return answer
     task = shared.fetching.get(key)
     if task is None:
-        task = hass.async_create_task(fetch(), f"flatpeak status {location_id}", eager_start=True)
+        task = hass.async_create_task(fetch(), f"flatpeak {what} {location_id}", eager_start=True)
         shared.fetching[key] = task
         task.add_done_callback(lambda _: shared.fetching.pop(key, None))
-    status = await asyncio.shield(task)
-    shared.statuses[key] = (now, status)
-    return status
+    result: T = await asyncio.shield(task)
+    shared.answers[key] = (now, result)
+    return result

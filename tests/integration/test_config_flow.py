@@ -18,6 +18,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.flatpeak.api import DEFAULT_FLATPEAK_URL, FlatpeakClient
 from custom_components.flatpeak.const import (
@@ -26,11 +27,13 @@ from custom_components.flatpeak.const import (
     CONF_DEVICE_INTERVAL,
     CONF_LEAD_TIME,
     CONF_LOCATION_ID,
+    CONF_PRICE_INTERVAL,
     CONF_SCHEDULE_HORIZON,
     CONF_SCHEDULE_INTERVAL,
     CONF_STATUS_INTERVAL,
     DEFAULT_DEVICE_INTERVAL,
     DEFAULT_LEAD_TIME,
+    DEFAULT_PRICE_INTERVAL,
     DEFAULT_SCHEDULE_HORIZON,
     DEFAULT_SCHEDULE_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
@@ -746,13 +749,18 @@ async def test_options(hass: HomeAssistant, mock_config_entry: MockConfigEntry) 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    defaults = {marker.schema: marker.default() for marker in result["data_schema"].schema}
+    defaults = {
+        marker.schema: marker.default()
+        for marker in result["data_schema"].schema
+        if marker.default is not vol.UNDEFINED
+    }
     assert defaults == {
         CONF_SCHEDULE_HORIZON: DEFAULT_SCHEDULE_HORIZON,
         CONF_SCHEDULE_INTERVAL: DEFAULT_SCHEDULE_INTERVAL,
         CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
         CONF_DEVICE_INTERVAL: DEFAULT_DEVICE_INTERVAL,
         CONF_LEAD_TIME: DEFAULT_LEAD_TIME,
+        CONF_PRICE_INTERVAL: DEFAULT_PRICE_INTERVAL,
     }
 
     result = await hass.config_entries.options.async_configure(
@@ -763,6 +771,7 @@ async def test_options(hass: HomeAssistant, mock_config_entry: MockConfigEntry) 
             CONF_STATUS_INTERVAL: 120.0,
             CONF_DEVICE_INTERVAL: 12.0,
             CONF_LEAD_TIME: 0.0,
+            CONF_PRICE_INTERVAL: 30.0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -772,6 +781,7 @@ async def test_options(hass: HomeAssistant, mock_config_entry: MockConfigEntry) 
         CONF_STATUS_INTERVAL: 120,
         CONF_DEVICE_INTERVAL: 12,
         CONF_LEAD_TIME: 0,
+        CONF_PRICE_INTERVAL: 30,
     }
     assert all(type(value) is int for value in mock_config_entry.options.values())
 

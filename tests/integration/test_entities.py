@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.flatpeak.const import PLATFORMS
 from sandbox import Sandbox
 
 from .common import setup_entry
@@ -30,7 +31,7 @@ def frozen(freezer: FrozenDateTimeFactory) -> None:
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-@pytest.mark.parametrize("platform", [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR])
+@pytest.mark.parametrize("platform", PLATFORMS)
 async def test_entities(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,

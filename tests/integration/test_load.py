@@ -23,10 +23,12 @@ NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 # 44 schedules per device in the simulated day, every answer a 200.
 # The request budget of one day. Per device: the schedule every 30 minutes (±10 %)
 # and the device once. Per set of credentials: a login when the token is 90 % through
-# its hour. Per location, whatever the number of devices: the tariff status hourly.
+# its hour. Per location, whatever the number of devices: the tariff status hourly, and
+# import and export prices hourly.
 SCHEDULES_PER_DEVICE = 54
 LOGINS = 30
 STATUSES_PER_LOCATION = 30
+PRICES_PER_LOCATION = 2 * 30
 
 
 async def test_fifty_devices_through_a_day(
@@ -94,6 +96,11 @@ async def test_fifty_devices_through_a_day(
     assert counts["device_get"] <= 2 * DEVICES
     assert counts["login"] <= LOGINS
     assert counts["location_status"] <= STATUSES_PER_LOCATION
+    assert counts["prices"] <= PRICES_PER_LOCATION
+    print(  # noqa: T201  (the figures the README quotes)
+        f"\nrequests in the day: {dict(counts)}; schedules per device"
+        f" {min(per_device)} to {max(per_device)}"
+    )
     assert all(r.status == 200 for r in sandbox.requests)
     for entity in hass.states.async_all("sensor"):
         if entity.entity_id.endswith("_schedule_status"):

@@ -10,6 +10,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -24,6 +25,9 @@ from sandbox import Fault, Sandbox
 from .common import session, setup_entry
 
 README = Path(__file__).parents[2] / "README.md"
+
+# The README's time-triggered automation keeps its daily timer until Home Assistant stops.
+pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 START, END = NOW + timedelta(minutes=40), NOW + timedelta(minutes=70)
 
@@ -101,3 +105,70 @@ async def test_notification_before_charging(
     await at(hass, freezer, START - timedelta(minutes=15))
 
     assert [call.data["message"] for call in notified] == ["Charging starts at 12:40."]
+
+
+async def test_notification_when_the_plan_changes_at_short_notice(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    home_battery: MockConfigEntry,
+) -> None:
+    notified = async_mock_service(hass, "notify", "notify")
+    # A window added well ahead: no notification.
+    later = (NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=30))
+    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END), later)])
+    await home_battery.runtime_data.schedule.async_refresh()
+    await hass.async_block_till_done()
+    assert notified == []
+
+    soon = (NOW + timedelta(minutes=5), NOW + timedelta(minutes=20))
+    sandbox.set_schedule_override(
+        [session(NOW, NOW + timedelta(hours=3), soon, (START, END), later)]
+    )
+    await home_battery.runtime_data.schedule.async_refresh()
+    await hass.async_block_till_done()
+    changes = [call.data["message"] for call in notified if "plan" in call.data["message"]]
+    assert changes == ["Flatpeak changed the plan: 1 window added (at short notice)."]
+
+
+async def test_tonights_plan_from_get_schedule(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    home_battery: MockConfigEntry,
+) -> None:
+    notified = async_mock_service(hass, "notify", "notify")
+    evening = dt_util.as_local(NOW).replace(hour=20)  # in Home Assistant's time zone
+    night = evening + timedelta(hours=2)
+    sandbox.set_schedule_override(
+        [
+            session(
+                NOW,
+                night + timedelta(hours=8),
+                (night, night + timedelta(hours=1)),
+                (night + timedelta(hours=3), night + timedelta(hours=4)),
+                energy_wh=9500,
+                cost=1.234,
+            )
+        ]
+    )
+    await home_battery.runtime_data.schedule.async_refresh()
+
+    await at(hass, freezer, evening)
+
+    assert [call.data["message"] for call in notified] == [
+        "2 charging windows, 9.5 kWh for 1.23 GBP."
+    ]
+
+
+async def test_send_the_cars_state_of_charge_when_plugged_in(
+    hass: HomeAssistant, sandbox: Sandbox, home_battery: MockConfigEntry
+) -> None:
+    hass.states.async_set("sensor.car_battery", "42.5")
+    hass.states.async_set("binary_sensor.car_plugged_in", "off")
+    await hass.async_block_till_done()
+    hass.states.async_set("binary_sensor.car_plugged_in", "on")
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    device_state = sandbox.flatpeak.device_state()
+    assert (device_state["soc_percent"], device_state["target_percent"]) == (42.5, 80)

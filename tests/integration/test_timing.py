@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.flatpeak.const import (
     CONF_LEAD_TIME,
+    CONF_PRICE_INTERVAL,
     CONF_SCHEDULE_INTERVAL,
     CONF_STATUS_INTERVAL,
 )
@@ -39,7 +40,12 @@ def quiet_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
         title=mock_config_entry.title,
         data=mock_config_entry.data,
         unique_id=mock_config_entry.unique_id,
-        options={CONF_SCHEDULE_INTERVAL: 240, CONF_STATUS_INTERVAL: 1440, CONF_LEAD_TIME: 15},
+        options={
+            CONF_SCHEDULE_INTERVAL: 240,
+            CONF_STATUS_INTERVAL: 1440,
+            CONF_PRICE_INTERVAL: 1440,
+            CONF_LEAD_TIME: 15,
+        },
     )
 
 
@@ -277,7 +283,7 @@ async def test_a_wall_clock_jump_past_a_boundary_is_caught_within_a_minute(
     # The wall clock jumps, but the boundary timer (monotonic) has not fired yet.
     freezer.move_to(start + MINUTE)
     assert state(hass, CHARGING) == "off"
-    coordinator._check_clock(start + MINUTE)
+    coordinator.boundary._check_clock(start + MINUTE)
     await hass.async_block_till_done()
 
     assert state(hass, CHARGING) == "on"

@@ -1,0 +1,140 @@
+"""Sensors of a Flip dispatch: the next event, the status, how many events are to come."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.helpers.entity_platform import (
+    AddConfigEntryEntitiesCallback,
+    AddEntitiesCallback,
+)
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .dispatch import STATUSES, FlipDispatcher
+from .entity import FlatpeakEntity
+
+type Value = StateType | datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlipSensorDescription(SensorEntityDescription):
+    """A sensor of the dispatch: its value and attributes at an instant."""
+
+    value_fn: Callable[[FlipDispatcher, datetime], Value]
+    attributes_fn: Callable[[FlipDispatcher, datetime], dict[str, Any]] | None = None
+
+
+def _next_event(dispatcher: FlipDispatcher, now: datetime) -> datetime | None:
+    item = dispatcher.next_event(now)
+    return item.key.starts_at if item else None
+
+
+def _next_event_attributes(dispatcher: FlipDispatcher, now: datetime) -> dict[str, Any]:
+    item = dispatcher.next_event(now)
+    if item is None:
+        return {"event_id": None, "ends_at": None, "setpoint_w": None}
+    return {
+        "event_id": item.event_id,
+        "ends_at": item.key.ends_at.isoformat(),
+        "setpoint_w": item.key.setpoint_w,
+    }
+
+
+def _status_attributes(dispatcher: FlipDispatcher, _now: datetime) -> dict[str, Any]:
+    return {
+        "reason": dispatcher.error,
+        "detail": dispatcher.error_detail,
+        "automatic": dispatcher.settings.auto_dispatch,
+        "skipped": [
+            {"start": item.start.isoformat(), "end": item.end.isoformat(), "reason": item.reason}
+            for item in dispatcher.skipped
+        ],
+    }
+
+
+FLIP_SENSORS: tuple[FlipSensorDescription, ...] = (
+    FlipSensorDescription(
+        key="flip_next_event",
+        translation_key="flip_next_event",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_next_event,
+        attributes_fn=_next_event_attributes,
+    ),
+    FlipSensorDescription(
+        key="flip_dispatch_status",
+        translation_key="flip_dispatch_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=STATUSES,
+        value_fn=lambda dispatcher, now: dispatcher.status(now),
+        attributes_fn=_status_attributes,
+    ),
+    FlipSensorDescription(
+        key="flip_dispatched_events",
+        translation_key="flip_dispatched_events",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda dispatcher, now: len(dispatcher.upcoming(now)),
+    ),
+)
+
+
+def async_add_dispatch_sensors(
+    entry: FlatpeakConfigEntry, async_add_entities: AddEntitiesCallback
+) -> None:
+    """Add the dispatch's sensors, attached to its subentry, if the entry has a dispatch."""
+    data = entry.runtime_data
+    dispatcher = data.dispatcher
+    if dispatcher is None:
+        return
+    # Home Assistant passes config entry platforms a callback that takes a
+    # subentry: removing the dispatch then removes its entities too.
+    add = cast(AddConfigEntryEntitiesCallback, async_add_entities)
+    add(
+        [FlipSensor(data, dispatcher, description) for description in FLIP_SENSORS],
+        config_subentry_id=dispatcher.subentry_id,
+    )
+
+
+class FlipSensor(FlatpeakEntity, SensorEntity):
+    """A value of the Flip dispatch, updated whenever the dispatcher changes."""
+
+    entity_description: FlipSensorDescription
+
+    def __init__(
+        self, data: FlatpeakData, dispatcher: FlipDispatcher, description: FlipSensorDescription
+    ) -> None:
+        """Create the sensor on the entry's device."""
+        super().__init__(data, "schedule", description)
+        self.dispatcher = dispatcher
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the dispatcher as well as the schedule."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.dispatcher.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Always: the dispatcher knows what it dispatched, whatever the schedule's state."""
+        return True
+
+    @property
+    def native_value(self) -> Value:
+        """Compute the value at this instant."""
+        return self.entity_description.value_fn(self.dispatcher, dt_util.utcnow())
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The event ID of the next event; the reason of an error and the skipped windows."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.dispatcher, dt_util.utcnow())

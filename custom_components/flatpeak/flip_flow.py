@@ -1,0 +1,259 @@
+"""The Flip dispatch of a Flatpeak entry: a config subentry, added and reconfigured.
+
+Input is checked before any request (formats of the key, the address, the
+program and target IDs), then with one `GET /v1/events`, which proves that the
+address is Flip's and that Flip accepts the key. Flip has no request that
+checks a program ID without dispatching; an unknown program is reported by
+the first dispatch (the dispatch status entity names it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import re
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_API_KEY, CONF_URL, PERCENTAGE, UnitOfTime
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .api import (
+    DEFAULT_FLIP_URL,
+    FLIP_SANDBOX_URL,
+    AuthenticationError,
+    CommunicationError,
+    FlipClient,
+    FlipTargetType,
+    InvalidIdError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitError,
+    RequestError,
+    check_base_url,
+    check_id,
+)
+from .const import LOGGER
+from .dispatch_plan import (
+    CONF_AUTO_DISPATCH,
+    CONF_BACKUP_RESERVE,
+    CONF_MIN_DURATION,
+    CONF_MIN_LEAD_TIME,
+    CONF_PROGRAM_ID,
+    CONF_TARGET_IDS,
+    CONF_TARGET_TYPE,
+    DEFAULT_MIN_DURATION,
+    DEFAULT_MIN_LEAD_TIME,
+    MAX_MIN_DURATION,
+    MAX_MIN_LEAD_TIME,
+    MIN_MIN_DURATION,
+    SUBENTRY_TYPE,
+)
+
+# Flip keys are `fl_…`, sent in an HTTP header: no whitespace.
+FLIP_KEY_FORMAT = re.compile(r"^fl_\S+$")
+# Target IDs are typed as one line, separated by commas or spaces.
+TARGET_SEPARATORS = re.compile(r"[\s,;]+")
+
+TARGET_TYPES = [kind.lower() for kind in FlipTargetType]
+
+TEXT = TextSelector()
+PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+def _minutes(minimum: int, maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            unit_of_measurement=UnitOfTime.MINUTES,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+def dispatch_schema() -> vol.Schema:
+    """Return the form of a Flip dispatch."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_API_KEY): PASSWORD,
+            vol.Required(CONF_URL, default=DEFAULT_FLIP_URL): SelectSelector(
+                SelectSelectorConfig(
+                    options=[DEFAULT_FLIP_URL, FLIP_SANDBOX_URL],
+                    custom_value=True,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(CONF_PROGRAM_ID): TEXT,
+            vol.Required(CONF_TARGET_TYPE, default=FlipTargetType.DEVICE.lower()): SelectSelector(
+                SelectSelectorConfig(
+                    options=TARGET_TYPES,
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_TARGET_TYPE,
+                )
+            ),
+            vol.Optional(CONF_TARGET_IDS): TEXT,
+            vol.Required(CONF_AUTO_DISPATCH, default=True): BooleanSelector(),
+            vol.Required(CONF_MIN_LEAD_TIME, default=DEFAULT_MIN_LEAD_TIME): _minutes(
+                0, MAX_MIN_LEAD_TIME
+            ),
+            vol.Required(CONF_MIN_DURATION, default=DEFAULT_MIN_DURATION): _minutes(
+                MIN_MIN_DURATION, MAX_MIN_DURATION
+            ),
+            vol.Optional(CONF_BACKUP_RESERVE): NumberSelector(
+                NumberSelectorConfig(
+                    min=0,
+                    max=100,
+                    step=1,
+                    unit_of_measurement=PERCENTAGE,
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+        }
+    )
+
+
+def check_dispatch_input(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the subentry data made from a form, and an error for each wrong field."""
+    errors: dict[str, str] = {}
+    api_key = str(values.get(CONF_API_KEY, "")).strip()
+    if not FLIP_KEY_FORMAT.fullmatch(api_key):
+        errors[CONF_API_KEY] = "invalid_api_key_format"
+    url = str(values.get(CONF_URL, "")).strip()
+    try:
+        url = check_base_url(url)
+    except ValueError:
+        errors[CONF_URL] = "invalid_url"
+    program_id = str(values.get(CONF_PROGRAM_ID, "")).strip()
+    try:
+        check_id(program_id, service="Flip")
+    except InvalidIdError:
+        errors[CONF_PROGRAM_ID] = "invalid_program_id"
+    target_type = str(values.get(CONF_TARGET_TYPE, "")).strip().upper()
+    if target_type not in FlipTargetType.__members__:
+        errors[CONF_TARGET_TYPE] = "invalid_target_type"
+    target_ids = [
+        part for part in TARGET_SEPARATORS.split(values.get(CONF_TARGET_IDS) or "") if part
+    ]
+    if not target_ids and target_type == FlipTargetType.PROGRAM:
+        target_ids = [program_id]  # a program is its own target
+    if not target_ids:
+        errors[CONF_TARGET_IDS] = "target_ids_required"
+    for target in target_ids:
+        try:
+            check_id(target, service="Flip")
+        except InvalidIdError:
+            errors[CONF_TARGET_IDS] = "invalid_target_ids"
+    reserve = values.get(CONF_BACKUP_RESERVE)
+    data: dict[str, Any] = {
+        CONF_API_KEY: api_key,
+        CONF_URL: url,
+        CONF_PROGRAM_ID: program_id,
+        CONF_TARGET_TYPE: target_type,
+        CONF_TARGET_IDS: list(dict.fromkeys(target_ids)),
+        CONF_AUTO_DISPATCH: bool(values.get(CONF_AUTO_DISPATCH, True)),
+        CONF_MIN_LEAD_TIME: round(values.get(CONF_MIN_LEAD_TIME, DEFAULT_MIN_LEAD_TIME)),
+        CONF_MIN_DURATION: round(values.get(CONF_MIN_DURATION, DEFAULT_MIN_DURATION)),
+        CONF_BACKUP_RESERVE: None if reserve is None else round(reserve),
+    }
+    return data, errors
+
+
+def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the form's values for stored subentry data."""
+    values = {key: value for key, value in data.items() if value is not None}
+    values[CONF_TARGET_TYPE] = str(data.get(CONF_TARGET_TYPE, "")).lower()
+    values[CONF_TARGET_IDS] = ", ".join(data.get(CONF_TARGET_IDS, ()))
+    return values
+
+
+class FlipDispatchSubentryFlow(ConfigSubentryFlow):
+    """Add or change the Flip dispatch of a Flatpeak entry."""
+
+    async def _async_validate(
+        self, user_input: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Check the form's formats, then the address and the key with one request."""
+        data, errors = check_dispatch_input(user_input)
+        if errors:
+            return data, errors
+        client = FlipClient(
+            async_get_clientsession(self.hass), data[CONF_API_KEY], base_url=data[CONF_URL]
+        )
+        try:
+            await client.list_events()
+        except AuthenticationError:
+            errors[CONF_API_KEY] = "invalid_auth"
+        except NotFoundError:
+            errors[CONF_URL] = "not_flip"
+        except RateLimitError:
+            errors["base"] = "rate_limited"
+        except CommunicationError:
+            errors["base"] = "cannot_connect"
+        except InvalidResponseError:
+            errors[CONF_URL] = "not_flip"
+        except RequestError as err:
+            if err.status is None or err.status < 500:
+                LOGGER.error("Flip refused to list events: %s", err)
+                errors["base"] = "unknown"
+            else:
+                errors["base"] = "cannot_connect"
+        except Exception as err:  # noqa: BLE001 - every failure becomes a form error
+            # The client's messages never hold the key.
+            LOGGER.error("Unexpected error while checking the Flip dispatch", exc_info=err)
+            errors["base"] = "unknown"
+        return data, errors
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Add the Flip dispatch; an entry has one at most."""
+        entry = self._get_entry()
+        if any(sub.subentry_type == SUBENTRY_TYPE for sub in entry.subentries.values()):
+            return self.async_abort(reason="already_configured")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = await self._async_validate(user_input)
+            if not errors:
+                return self.async_create_entry(title=_title(data), data=data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(dispatch_schema(), user_input),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the key, the address, the target or the rules of the dispatch."""
+        entry = self._get_entry()
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = await self._async_validate(user_input)
+            if not errors:
+                return self.async_update_and_abort(entry, subentry, title=_title(data), data=data)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                dispatch_schema(), user_input or form_values(subentry.data)
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+
+def _title(data: Mapping[str, Any]) -> str:
+    return f"Flip {data[CONF_PROGRAM_ID]}"

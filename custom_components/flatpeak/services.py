@@ -1,0 +1,393 @@
+"""Actions of the Flatpeak integration: refresh, read the plan and prices, send a state."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+import voluptuous as vol
+
+from .api import ApiError, ChargingSlot, FlipAction, PricePeriod, TariffDirection
+from .const import CONF_LOCATION_ID, DOMAIN
+from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .dispatch import FlipDispatcher
+from .dispatch_plan import Dispatched
+from .schedule import ChargingPlan
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_DIRECTION = "direction"
+ATTR_START = "start"
+ATTR_END = "end"
+ATTR_STATE_OF_CHARGE = "state_of_charge"
+ATTR_TARGET_STATE_OF_CHARGE = "target_state_of_charge"
+
+# A manual refresh is refused within a minute of the last one, and beyond
+# ten an hour: automations calling it in a loop must not flood Flatpeak.
+REFRESH_COOLDOWN = timedelta(minutes=1)
+REFRESH_BUDGET = 10
+REFRESH_BUDGET_PERIOD = timedelta(hours=1)
+DEFAULT_PRICE_SPAN = timedelta(hours=24)
+MAX_PRICE_SPAN = timedelta(days=90)
+
+ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+PERCENT = vol.All(vol.Coerce(float), vol.Range(min=0, max=100))
+PRICES_SCHEMA = ENTRY_SCHEMA.extend(
+    {
+        vol.Optional(ATTR_DIRECTION, default="import"): vol.In(["import", "export"]),
+        vol.Optional(ATTR_START): cv.datetime,
+        vol.Optional(ATTR_END): cv.datetime,
+    }
+)
+STATE_SCHEMA = ENTRY_SCHEMA.extend(
+    {
+        vol.Required(ATTR_STATE_OF_CHARGE): PERCENT,
+        vol.Optional(ATTR_TARGET_STATE_OF_CHARGE): PERCENT,
+    }
+)
+
+REFRESHES: HassKey[dict[str, deque[datetime]]] = HassKey("flatpeak_refreshes")
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions."""
+    hass.services.async_register(DOMAIN, "refresh", _async_refresh, schema=ENTRY_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        "get_schedule",
+        _async_get_schedule,
+        schema=ENTRY_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "get_prices",
+        _async_get_prices,
+        schema=PRICES_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN, "set_device_state", _async_set_device_state, schema=STATE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_DISPATCH_WINDOW,
+        _async_dispatch_window,
+        schema=DISPATCH_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CANCEL_DISPATCH,
+        _async_cancel_dispatch,
+        schema=CANCEL_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+def entry_data(call: ServiceCall) -> FlatpeakData:
+    """Return the loaded entry an action names, or explain why there is none."""
+    entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry: FlatpeakConfigEntry | None = call.hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry.runtime_data
+
+
+def _iso(moment: datetime) -> str:
+    return dt_util.as_local(moment).isoformat()
+
+
+def window_data(slot: ChargingSlot) -> dict[str, Any]:
+    """Return a charging window as actions and events show it: local times, power in kW."""
+    return {
+        "start": _iso(slot.start),
+        "end": _iso(slot.end),
+        "power_kw": None if slot.power_w is None else round(slot.power_w / 1000, 3),
+        "vpp_event": slot.vpp_event,
+    }
+
+
+# refresh
+
+
+async def _async_refresh(call: ServiceCall) -> None:
+    """Fetch the schedule, tariff status and prices now, within the request budget."""
+    data = entry_data(call)
+    now = dt_util.utcnow()
+    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    recent = call.hass.data.setdefault(REFRESHES, {}).setdefault(entry_id, deque())
+    while recent and now - recent[0] >= REFRESH_BUDGET_PERIOD:
+        recent.popleft()
+    if recent and now - recent[-1] < REFRESH_COOLDOWN:
+        _refuse("refresh_cooldown", recent[-1] + REFRESH_COOLDOWN - now)
+    if len(recent) >= REFRESH_BUDGET:
+        _refuse("refresh_budget", recent[0] + REFRESH_BUDGET_PERIOD - now)
+    for coordinator in data.coordinators:
+        if coordinator.not_before is not None and now < coordinator.not_before:
+            _refuse("refresh_rate_limited", coordinator.not_before - now)
+    recent.append(now)
+    coordinators = [c for c in data.coordinators if c is not data.device]
+    for coordinator in coordinators:
+        await coordinator.async_refresh_now()
+    failed = [c for c in coordinators if not c.last_update_success]
+    if failed:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="refresh_failed",
+            translation_placeholders={
+                "error": "; ".join(f"{c.kind}: {c.last_exception}" for c in failed)
+            },
+        )
+
+
+def _refuse(key: str, wait: timedelta) -> None:
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"seconds": str(max(1, round(wait.total_seconds())))},
+    )
+
+
+# get_schedule
+
+
+async def _async_get_schedule(call: ServiceCall) -> ServiceResponse:
+    """Return the charging plan held now; no request is made."""
+    data = entry_data(call)
+    now = dt_util.utcnow()
+    plan = data.schedule.plan
+    status = data.schedule.status(now)
+    if plan is None:
+        return {"status": status, "windows": [], "sessions": []}
+    return {"status": status, **_plan_data(plan, now, data)}
+
+
+def _plan_data(plan: ChargingPlan, now: datetime, data: FlatpeakData) -> dict[str, Any]:
+    updated = data.schedule.last_success_time
+    sessions = plan.remaining_sessions(now)
+    return {
+        "updated": _iso(updated) if updated else None,
+        "currency": plan.schedule.currency_code,
+        "planned_energy_kwh": plan.planned_energy_kwh(now),
+        "planned_cost": plan.planned_cost(now),
+        "average_price": plan.average_price(now),
+        "windows": [window_data(slot) for slot in plan.slots if slot.end > now],
+        "sessions": [
+            {
+                "start": _iso(session.start),
+                "end": _iso(session.end),
+                "energy_kwh": None if session.energy_wh is None else session.energy_wh / 1000,
+                "cost": session.cost,
+                "windows": [window_data(slot) for slot in session.slots],
+            }
+            for session in sessions
+        ],
+    }
+
+
+# get_prices
+
+
+async def _async_get_prices(call: ServiceCall) -> ServiceResponse:
+    """Return prices over a period: from what is held when it covers it, else from Flatpeak."""
+    data = entry_data(call)
+    now = dt_util.utcnow()
+    start: datetime = dt_util.as_utc(call.data.get(ATTR_START) or now)
+    end: datetime = dt_util.as_utc(call.data.get(ATTR_END) or start + DEFAULT_PRICE_SPAN)
+    if end <= start:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
+    if end - start > MAX_PRICE_SPAN:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="span_too_long")
+    export = call.data[ATTR_DIRECTION] == "export"
+    coordinator = data.export_prices if export else data.import_prices
+    curve = coordinator.curve if coordinator else None
+    if curve is not None and curve.covers(start, end):
+        periods = curve.periods
+        currency = curve.prices.currency_code
+    else:
+        direction = TariffDirection.EXPORT if export else TariffDirection.IMPORT
+        try:
+            prices = await data.client.get_prices(
+                data.schedule.config_entry.data[CONF_LOCATION_ID],
+                start=start,
+                end=end,
+                direction=direction,
+            )
+        except ApiError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="prices_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        periods, currency = prices.periods, prices.currency_code
+    return {
+        "direction": call.data[ATTR_DIRECTION],
+        "currency": currency,
+        "unit": f"{currency}/kWh" if currency else None,
+        "prices": [_price_data(p) for p in periods if p.start < end and p.end > start],
+    }
+
+
+def _price_data(period: PricePeriod) -> dict[str, Any]:
+    return {
+        "start": _iso(period.start),
+        "end": _iso(period.end),
+        "price": period.value,
+        "confidence": period.confidence,
+    }
+
+
+# set_device_state
+
+
+async def _async_set_device_state(call: ServiceCall) -> None:
+    """Send a state of charge (and target) to Flatpeak now, then refresh the schedule."""
+    data = entry_data(call)
+    target: float = call.data.get(ATTR_TARGET_STATE_OF_CHARGE, data.soc.target)
+    await data.soc.async_send(call.data[ATTR_STATE_OF_CHARGE], target)
+
+
+# Flip dispatch
+
+SERVICE_DISPATCH_WINDOW = "dispatch_window"
+SERVICE_CANCEL_DISPATCH = "cancel_dispatch"
+
+ATTR_WINDOW_START = "window_start"
+ATTR_MODE = "mode"
+ATTR_STARTS_AT = "starts_at"
+ATTR_DURATION_S = "duration_s"
+ATTR_POWER_MODE = "power_mode"
+ATTR_SETPOINT_W = "setpoint_w"
+ATTR_BACKUP_RESERVE = "backup_reserve_percentage"
+ATTR_ENABLE_GRID_IMPORT = "enable_grid_import"
+ATTR_EVENT_ID = "event_id"
+
+ACTION_FIELDS = (
+    ATTR_MODE,
+    ATTR_STARTS_AT,
+    ATTR_DURATION_S,
+    ATTR_POWER_MODE,
+    ATTR_SETPOINT_W,
+    ATTR_BACKUP_RESERVE,
+    ATTR_ENABLE_GRID_IMPORT,
+)
+
+# Types are checked here; the values (ranges, enums, a start in the past)
+# are Flip's to judge, and its refusal names the field and the reason.
+DISPATCH_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_WINDOW_START): cv.datetime,
+        vol.Optional(ATTR_MODE): vol.All(cv.string, vol.Upper),
+        vol.Optional(ATTR_STARTS_AT): cv.datetime,
+        vol.Optional(ATTR_DURATION_S): vol.Coerce(int),
+        vol.Optional(ATTR_POWER_MODE): vol.All(cv.string, vol.Upper),
+        vol.Optional(ATTR_SETPOINT_W): vol.Coerce(int),
+        vol.Optional(ATTR_BACKUP_RESERVE): vol.Coerce(int),
+        vol.Optional(ATTR_ENABLE_GRID_IMPORT): cv.boolean,
+    }
+)
+CANCEL_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_EVENT_ID): cv.string,
+    }
+)
+
+
+def _dispatcher(call: ServiceCall) -> FlipDispatcher:
+    """Return the Flip dispatch of the entry an action names, or say why there is none."""
+    data = entry_data(call)
+    if data.dispatcher is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="flip_not_configured",
+            translation_placeholders={"title": data.schedule.config_entry.title},
+        )
+    return data.dispatcher
+
+
+def _event_data(item: Dispatched) -> dict[str, Any]:
+    key = item.key
+    return {
+        "event_id": item.event_id,
+        "mode": key.mode,
+        "starts_at": dt_util.as_local(key.starts_at).isoformat(),
+        "ends_at": dt_util.as_local(key.ends_at).isoformat(),
+        "duration_s": key.duration_s,
+        "setpoint_w": key.setpoint_w,
+    }
+
+
+def _explicit_action(data: dict[str, Any]) -> FlipAction:
+    """Read an explicit action; its mode, start and duration are needed."""
+    missing = [name for name in (ATTR_STARTS_AT, ATTR_DURATION_S) if name not in data]
+    if missing:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="flip_action_incomplete",
+            translation_placeholders={"fields": ", ".join(missing)},
+        )
+    starts_at: datetime = dt_util.as_utc(data[ATTR_STARTS_AT])
+    return FlipAction(
+        mode=data[ATTR_MODE],
+        starts_at=starts_at,
+        duration_s=data[ATTR_DURATION_S],
+        power_mode=data.get(ATTR_POWER_MODE),
+        setpoint_w=data.get(ATTR_SETPOINT_W),
+        backup_reserve_percentage=data.get(ATTR_BACKUP_RESERVE),
+        enable_grid_import=data.get(ATTR_ENABLE_GRID_IMPORT),
+    )
+
+
+async def _async_dispatch_window(call: ServiceCall) -> ServiceResponse:
+    """Dispatch a charging window (the next one by default), or an explicit action."""
+    dispatcher = _dispatcher(call)
+    given = [name for name in ACTION_FIELDS if name in call.data]
+    if given and ATTR_MODE not in call.data:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="flip_action_incomplete",
+            translation_placeholders={"fields": ATTR_MODE},
+        )
+    if given and ATTR_WINDOW_START in call.data:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="flip_window_or_action"
+        )
+    if given:
+        item = await dispatcher.async_dispatch_action(_explicit_action(dict(call.data)))
+    else:
+        start: datetime | None = call.data.get(ATTR_WINDOW_START)
+        item = await dispatcher.async_dispatch_window(start)
+    return _event_data(item)
+
+
+async def _async_cancel_dispatch(call: ServiceCall) -> ServiceResponse:
+    """Cancel one dispatched event, or all that have not ended."""
+    dispatcher = _dispatcher(call)
+    cancelled = await dispatcher.async_cancel(call.data.get(ATTR_EVENT_ID))
+    return {"cancelled": list[Any](cancelled)}

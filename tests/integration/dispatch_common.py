@@ -1,0 +1,145 @@
+"""Helpers for the Flip dispatch tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.dispatch_plan import SUBENTRY_TYPE
+from sandbox import Sandbox
+
+from .common import PREFIX
+
+NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+TARGET = "dev-battery-1"
+
+NEXT_FLIP_EVENT = f"sensor.{PREFIX}_next_flip_event"
+FLIP_STATUS = f"sensor.{PREFIX}_flip_dispatch_status"
+FLIP_COUNT = f"sensor.{PREFIX}_dispatched_flip_events"
+
+type Key = tuple[Any, ...]
+
+
+def flip_data(sandbox: Sandbox, url: str, **changes: Any) -> dict[str, Any]:
+    """Subentry data of a Flip dispatch to the sandbox's program."""
+    return {
+        CONF_API_KEY: sandbox.flip_api_key,
+        CONF_URL: url,
+        "program_id": sandbox.flip_program_id,
+        "target_type": "DEVICE",
+        "target_ids": [TARGET],
+        "auto_dispatch": True,
+        "min_lead_time": 10,
+        "min_duration": 15,
+        "backup_reserve": None,
+    } | changes
+
+
+def with_flip(entry: MockConfigEntry, data: dict[str, Any]) -> MockConfigEntry:
+    """A copy of a config entry that has a Flip dispatch."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=entry.title,
+        data=entry.data,
+        options=entry.options,
+        unique_id=entry.unique_id,
+        subentries_data=[
+            ConfigSubentryData(
+                data=data,
+                subentry_type=SUBENTRY_TYPE,
+                title=f"Flip {data['program_id']}",
+                unique_id=None,
+            )
+        ],
+    )
+
+
+def live(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """The events Flip holds that are not cancelled."""
+    return [event for event in sandbox.flip_events if not event["cancelled"]]
+
+
+def key_of(event: dict[str, Any]) -> Key:
+    """What identifies an event: target and its one action."""
+    (action,) = event["actions"]
+    return (
+        event["program_id"],
+        event["target_type"],
+        tuple(sorted(event["target_ids"])),
+        action["mode"],
+        action["starts_at"],
+        action["duration_s"],
+        action["power_mode"],
+        action["setpoint_w"],
+        action["enable_grid_import"],
+        action["backup_reserve_percentage"],
+    )
+
+
+def z(moment: datetime) -> str:
+    """Format a UTC instant as Flip does."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def window(
+    start: datetime,
+    end: datetime,
+    power_w: int = 5000,
+    *,
+    target: str = TARGET,
+    program: str = "prg-sandbox-home",
+    reserve: int | None = None,
+) -> Key:
+    """The key of the event a window should become."""
+    return (
+        program,
+        "DEVICE",
+        (target,),
+        "CHARGE",
+        z(start),
+        int((end - start).total_seconds()),
+        "SETPOINT",
+        power_w,
+        True,
+        reserve,
+    )
+
+
+def live_keys(sandbox: Sandbox) -> Counter[Key]:
+    """The keys of the live events, counted (a count above one is a duplicate)."""
+    return Counter(key_of(event) for event in live(sandbox))
+
+
+async def refresh_schedule(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Fetch the schedule now and let the reconciliation it causes finish."""
+    await entry.runtime_data.schedule.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, total: timedelta, step: timedelta
+) -> None:
+    """Let time pass in steps, running every timer that falls due."""
+    end = datetime.now(UTC) + total
+    while datetime.now(UTC) < end:
+        freezer.tick(step)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry and set it up again, as a restart of Home Assistant does."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)

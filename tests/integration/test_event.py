@@ -1,0 +1,140 @@
+"""The schedule-change event: what moved between two revisions of the schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from sandbox import Sandbox
+
+from .common import PREFIX, session, setup_entry, state
+
+NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+EVENT = f"event.{PREFIX}_schedule_change"
+H = timedelta(hours=1)
+M = timedelta(minutes=1)
+
+
+def attributes(hass: HomeAssistant) -> dict[str, Any]:
+    current = hass.states.get(EVENT)
+    assert current is not None
+    return dict(current.attributes)
+
+
+def local(moment: datetime) -> str:
+    return dt_util.as_local(moment).isoformat()
+
+
+def window(start: datetime, end: datetime, power_kw: float = 5.0) -> dict[str, Any]:
+    """A window as the event shows it, in Home Assistant's time zone."""
+    return {
+        "start": local(start),
+        "end": local(end),
+        "power_kw": power_kw,
+        "vpp_event": False,
+    }
+
+
+@pytest.fixture(autouse=True)
+def _now(freezer: FrozenDateTimeFactory) -> None:
+    freezer.move_to(NOW)
+
+
+async def refetch(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.schedule.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_fires_with_the_windows_added_removed_and_shifted(
+    hass: HomeAssistant, sandbox: Sandbox, mock_config_entry: MockConfigEntry
+) -> None:
+    kept = (NOW + 2 * H, NOW + 3 * H)
+    moved = (NOW + 4 * H, NOW + 5 * H)
+    dropped = (NOW + 8 * H, NOW + 9 * H)
+    sandbox.set_schedule_override([session(NOW, NOW + 12 * H, kept, moved, dropped)])
+    await setup_entry(hass, mock_config_entry)
+    assert state(hass, EVENT) == "unknown"
+
+    # The same schedule again: no event.
+    await refetch(hass, mock_config_entry)
+    assert state(hass, EVENT) == "unknown"
+
+    shifted_to = (NOW + 4 * H + 30 * M, NOW + 5 * H + 30 * M)
+    added = (NOW + 10 * H, NOW + 11 * H)
+    sandbox.set_schedule_override([session(NOW, NOW + 12 * H, kept, shifted_to, added)])
+    await refetch(hass, mock_config_entry)
+
+    assert state(hass, EVENT) == NOW.isoformat(timespec="milliseconds")
+    data = attributes(hass)
+    assert data["event_type"] == "schedule_changed"
+    assert data["added"] == [window(*added)]
+    assert data["removed"] == [window(*dropped)]
+    assert data["shifted"] == [
+        {
+            **window(*shifted_to),
+            "previous_start": local(moved[0]),
+            "previous_end": local(moved[1]),
+            "previous_power_kw": 5.0,
+        }
+    ]
+    assert data["late_notice"] is False
+    assert data["summary"] == "1 window added, 1 removed, 1 shifted"
+
+
+async def test_a_window_published_at_short_notice_is_flagged(
+    hass: HomeAssistant, sandbox: Sandbox, mock_config_entry: MockConfigEntry
+) -> None:
+    sandbox.set_schedule_override([session(NOW, NOW + 12 * H, (NOW + 6 * H, NOW + 7 * H))])
+    await setup_entry(hass, mock_config_entry)
+
+    soon = (NOW + 10 * M, NOW + 40 * M)  # within the 15-minute lead time
+    sandbox.set_schedule_override([session(NOW, NOW + 12 * H, soon, (NOW + 6 * H, NOW + 7 * H))])
+    await refetch(hass, mock_config_entry)
+    data = attributes(hass)
+    assert data["added"] == [window(*soon)]
+    assert data["late_notice"] is True
+    assert data["summary"] == "1 window added (at short notice)"
+
+
+async def test_a_change_of_power_is_a_shift_and_ended_windows_do_not_count(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    past = (NOW - 2 * H, NOW - H)
+    later = (NOW + 2 * H, NOW + 3 * H)
+    sandbox.set_schedule_override([session(NOW - 3 * H, NOW + 6 * H, past, later)])
+    await setup_entry(hass, mock_config_entry)
+
+    # The ended window disappears and the later one draws less power.
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * H, later, power_w=3000)])
+    await refetch(hass, mock_config_entry)
+    data = attributes(hass)
+    assert data["removed"] == []
+    assert data["added"] == []
+    assert [(s["power_kw"], s["previous_power_kw"]) for s in data["shifted"]] == [(3.0, 5.0)]
+    assert data["summary"] == "1 window shifted"
+
+
+async def test_after_a_restart_the_cached_schedule_is_compared_with_the_new_one(
+    hass: HomeAssistant, sandbox: Sandbox, mock_config_entry: MockConfigEntry
+) -> None:
+    first = (NOW + 2 * H, NOW + 3 * H)
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * H, first)])
+    await setup_entry(hass, mock_config_entry)
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+    second = (NOW + 4 * H, NOW + 5 * H)
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * H, first, second)])
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    data = attributes(hass)
+    assert data["added"] == [window(*second)]
+    assert data["summary"] == "1 window added"

@@ -1,0 +1,298 @@
+"""Adding and changing the Flip dispatch of an entry (a config subentry), against the sandbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.flatpeak.api import DEFAULT_FLIP_URL
+from custom_components.flatpeak.dispatch_plan import SUBENTRY_TYPE
+from sandbox import Fault, Sandbox
+
+from .common import session, setup_entry, state
+from .dispatch_common import (
+    FLIP_STATUS,
+    HOUR,
+    NOW,
+    TARGET,
+    flip_data,
+    live,
+    live_keys,
+    window,
+    with_flip,
+)
+
+TEXTS = json.loads(
+    (
+        Path(__file__).parents[2] / "custom_components" / "flatpeak" / "translations" / "en.json"
+    ).read_text(encoding="utf-8")
+)["config_subentries"][SUBENTRY_TYPE]
+
+A = (NOW + HOUR, NOW + 2 * HOUR)
+
+
+def checked(result: Any) -> Any:
+    """Fail when the flow shows something en.json does not explain."""
+    if result["type"] is FlowResultType.FORM:
+        step = TEXTS["step"][result["step_id"]]
+        assert step["title"]
+        for marker in result["data_schema"].schema:
+            assert marker in step["data"], marker
+            assert marker in step["data_description"], marker
+        for text in (step["title"], step["description"]):
+            for name in re.findall(r"{(\w+)}", text):
+                assert name in (result["description_placeholders"] or {}), name
+        for error in (result["errors"] or {}).values():
+            assert error in TEXTS["error"], error
+    if result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in TEXTS["abort"], result["reason"]
+    return result
+
+
+def form_input(sandbox: Sandbox, base_url: str, **changes: Any) -> dict[str, Any]:
+    return {
+        CONF_API_KEY: sandbox.flip_api_key,
+        CONF_URL: base_url,
+        "program_id": sandbox.flip_program_id,
+        "target_type": "device",
+        "target_ids": TARGET,
+        "auto_dispatch": True,
+        "min_lead_time": 10,
+        "min_duration": 15,
+    } | changes
+
+
+async def start(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    return checked(
+        await hass.config_entries.subentries.async_init(
+            (entry.entry_id, SUBENTRY_TYPE), context={"source": SOURCE_USER}
+        )
+    )
+
+
+async def submit(hass: HomeAssistant, result: Any, user_input: dict[str, Any]) -> Any:
+    return checked(
+        await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+    )
+
+
+def flip_requests(sandbox: Sandbox) -> int:
+    return sum(count for route, count in sandbox.request_counts.items() if "flip" in route)
+
+
+@pytest.fixture
+def scheduled(sandbox: Sandbox, freezer: FrozenDateTimeFactory) -> Sandbox:
+    freezer.move_to(NOW)
+    sandbox.set_schedule_override([session(NOW, NOW + 24 * HOUR, A)])
+    return sandbox
+
+
+async def test_adding_a_flip_dispatch_starts_dispatching(
+    hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    assert hass.states.get(FLIP_STATUS) is None
+
+    result = await start(hass, mock_config_entry)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    result = await submit(
+        hass, result, form_input(scheduled, sandbox_url, backup_reserve=25, target_ids=" a-1, b_2 ")
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Flip prg-sandbox-home"
+    (subentry,) = mock_config_entry.subentries.values()
+    assert subentry.subentry_type == SUBENTRY_TYPE
+    assert dict(subentry.data) == {
+        CONF_API_KEY: scheduled.flip_api_key,
+        CONF_URL: sandbox_url,
+        "program_id": "prg-sandbox-home",
+        "target_type": "DEVICE",
+        "target_ids": ["a-1", "b_2"],
+        "auto_dispatch": True,
+        "min_lead_time": 10,
+        "min_duration": 15,
+        "backup_reserve": 25,
+    }
+    # The entry reloaded with its dispatch, which sent the window.
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert state(hass, FLIP_STATUS) == "dispatched"
+    (event,) = live(scheduled)
+    assert event["target_ids"] == ["a-1", "b_2"]
+    assert event["actions"][0]["backup_reserve_percentage"] == 25
+
+
+async def test_the_form_offers_flips_addresses(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await start(hass, mock_config_entry)
+
+    url = result["data_schema"].schema[CONF_URL]
+    assert url.config["options"] == [
+        "https://api-utility.flip.energy",
+        "https://api-utility-sandbox.flip.energy",
+    ]
+    assert url.config["custom_value"] is True
+    defaults = result["data_schema"]({CONF_API_KEY: "fl_x", "program_id": "p"})
+    assert defaults[CONF_URL] == DEFAULT_FLIP_URL
+    assert defaults["target_type"] == "device"
+    assert defaults["auto_dispatch"] is True
+    assert (defaults["min_lead_time"], defaults["min_duration"]) == (10, 15)
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({CONF_API_KEY: "sk_test_5f2c9e1b"}, {CONF_API_KEY: "invalid_api_key_format"}),
+        ({CONF_API_KEY: "fl_with space"}, {CONF_API_KEY: "invalid_api_key_format"}),
+        ({CONF_URL: "http://flip.example.com"}, {CONF_URL: "invalid_url"}),
+        ({CONF_URL: "ftp://api-utility.flip.energy"}, {CONF_URL: "invalid_url"}),
+        ({"program_id": "my program"}, {"program_id": "invalid_program_id"}),
+        ({"target_ids": " , "}, {"target_ids": "target_ids_required"}),
+        ({"target_ids": "ok-1, not/ok"}, {"target_ids": "invalid_target_ids"}),
+    ],
+)
+async def test_malformed_input_is_named_before_any_request(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    sandbox_url: str,
+    mock_config_entry: MockConfigEntry,
+    changes: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await start(hass, mock_config_entry)
+
+    result = await submit(hass, result, form_input(sandbox, sandbox_url, **changes))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert flip_requests(sandbox) == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "changes", "errors"),
+    [
+        (None, {CONF_API_KEY: "fl_0000_unknown"}, {CONF_API_KEY: "invalid_auth"}),
+        (Fault(route="flip_event_list", status=403), {}, {CONF_API_KEY: "invalid_auth"}),
+        (None, {"url_suffix": "/somewhere"}, {CONF_URL: "not_flip"}),
+        (Fault(route="flip_event_list", kind="malformed_json"), {}, {CONF_URL: "not_flip"}),
+        (Fault(route="flip_event_list", status=429), {}, {"base": "rate_limited"}),
+        (Fault(route="flip_event_list", status=503), {}, {"base": "cannot_connect"}),
+        (
+            Fault(route="flip_event_list", kind="disconnect", times=2),
+            {},
+            {"base": "cannot_connect"},
+        ),
+        (Fault(route="flip_event_list", status=400), {}, {"base": "unknown"}),
+    ],
+)
+async def test_flip_checks_the_key_and_the_address(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    sandbox_url: str,
+    mock_config_entry: MockConfigEntry,
+    fault: Fault | None,
+    changes: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    if fault is not None:
+        sandbox.inject(fault)
+    url = sandbox_url + changes.pop("url_suffix", "")
+    result = await start(hass, mock_config_entry)
+
+    result = await submit(hass, result, form_input(sandbox, url, **changes))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert not mock_config_entry.subentries
+    # Fixed, the same form goes through.
+    sandbox.clear_faults()
+    result = await submit(hass, result, form_input(sandbox, sandbox_url))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_program_is_its_own_target(
+    hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await start(hass, mock_config_entry)
+
+    result = await submit(
+        hass, result, form_input(sandbox, sandbox_url, target_type="program", target_ids="")
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (subentry,) = mock_config_entry.subentries.values()
+    assert subentry.data["target_type"] == "PROGRAM"
+    assert subentry.data["target_ids"] == ["prg-sandbox-home"]
+
+
+async def test_an_entry_has_one_flip_dispatch_at_most(
+    hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
+) -> None:
+    entry = with_flip(mock_config_entry, flip_data(sandbox, sandbox_url))
+    entry.add_to_hass(hass)
+
+    result = await start(hass, entry)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reconfiguring_the_dispatch_moves_its_events(
+    hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
+) -> None:
+    entry = with_flip(mock_config_entry, flip_data(scheduled, sandbox_url))
+    await setup_entry(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    (subentry_id,) = entry.subentries
+    assert live_keys(scheduled) == Counter([window(*A)])
+
+    result = checked(
+        await hass.config_entries.subentries.async_init(
+            (entry.entry_id, SUBENTRY_TYPE),
+            context={"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id},
+        )
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    # The form shows what is stored.
+    suggested = {
+        str(marker): marker.description["suggested_value"]
+        for marker in result["data_schema"].schema
+        if marker.description and "suggested_value" in marker.description
+    }
+    assert suggested["target_ids"] == TARGET
+    assert suggested["target_type"] == "device"
+
+    result = await submit(
+        hass, result, form_input(scheduled, sandbox_url, api_key="fl_not_accepted")
+    )
+    assert result["errors"] == {CONF_API_KEY: "invalid_auth"}
+
+    result = await submit(
+        hass, result, form_input(scheduled, sandbox_url, target_ids="dev-battery-2")
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.subentries[subentry_id].data["target_ids"] == ["dev-battery-2"]
+    # Reloaded: the event for the old target is cancelled, one for the new sent.
+    assert live_keys(scheduled) == Counter([window(*A, target="dev-battery-2")])
