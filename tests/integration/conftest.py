@@ -16,7 +16,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.flatpeak.const import (
     CONF_ACCOUNT_ID,
     CONF_DEVICE_ID,
+    CONF_LEAD_TIME,
     CONF_LOCATION_ID,
+    CONF_PRICE_INTERVAL,
+    CONF_SCHEDULE_INTERVAL,
+    CONF_STATUS_INTERVAL,
     DOMAIN,
 )
 from sandbox import Sandbox
@@ -71,4 +75,21 @@ def mock_config_entry(entry_data: dict[str, Any], sandbox: Sandbox) -> MockConfi
         title="Nova Systems Pico Ultimate",
         data=entry_data,
         unique_id=sandbox.device_id,
+    )
+
+
+@pytest.fixture
+def quiet_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+    """An entry that polls rarely, so that polling stays out of the way of boundaries."""
+    return MockConfigEntry(
+        domain=mock_config_entry.domain,
+        title=mock_config_entry.title,
+        data=mock_config_entry.data,
+        unique_id=mock_config_entry.unique_id,
+        options={
+            CONF_SCHEDULE_INTERVAL: 240,
+            CONF_STATUS_INTERVAL: 1440,
+            CONF_PRICE_INTERVAL: 1440,
+            CONF_LEAD_TIME: 15,
+        },
     )

@@ -89,7 +89,13 @@ async def test_diagnostics(
     assert sandbox.account_id not in text
     # What changes from run to run: the sandbox's port, and the jittered intervals.
     assert diagnostics["entry"]["data"].pop("url").startswith("http://127.0.0.1:")
-    for kind, hours in (("device", 24), ("status", 1), ("schedule", 0.5)):
+    for kind, hours in (
+        ("device", 24),
+        ("status", 1),
+        ("schedule", 0.5),
+        ("import_prices", 1),
+        ("export_prices", 1),
+    ):
         interval = diagnostics[kind].pop("next_interval_seconds")
         assert 0.9 * hours * 3600 <= interval <= 1.1 * hours * 3600
     assert diagnostics == snapshot

@@ -19,13 +19,7 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import (
-    CONF_LEAD_TIME,
-    CONF_PRICE_INTERVAL,
-    CONF_SCHEDULE_INTERVAL,
-    CONF_STATUS_INTERVAL,
-    DOMAIN,
-)
+from custom_components.flatpeak.const import DOMAIN
 from sandbox import Fault, Sandbox
 from sandbox.tariff import PricePeriod, price_periods
 
@@ -37,23 +31,6 @@ NEXT_PRICE = f"sensor.{PREFIX}_next_import_price"
 NEXT_CHANGE = f"sensor.{PREFIX}_next_import_price_change"
 EXPORT_PRICE = f"sensor.{PREFIX}_export_price"
 SAVINGS = f"sensor.{PREFIX}_planned_savings"
-
-
-@pytest.fixture
-def quiet_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
-    """An entry that polls rarely, so that polling stays out of the way of price edges."""
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        data=mock_config_entry.data,
-        unique_id=mock_config_entry.unique_id,
-        options={
-            CONF_SCHEDULE_INTERVAL: 240,
-            CONF_STATUS_INTERVAL: 1440,
-            CONF_PRICE_INTERVAL: 1440,
-            CONF_LEAD_TIME: 15,
-        },
-    )
 
 
 def sandbox_prices(

@@ -9,12 +9,6 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import (
-    CONF_LEAD_TIME,
-    CONF_PRICE_INTERVAL,
-    CONF_SCHEDULE_INTERVAL,
-    CONF_STATUS_INTERVAL,
-)
 from sandbox import Sandbox
 
 from .common import (
@@ -30,23 +24,6 @@ from .common import (
 )
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def quiet_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
-    """An entry that polls rarely, so that polling stays out of the way of boundaries."""
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        data=mock_config_entry.data,
-        unique_id=mock_config_entry.unique_id,
-        options={
-            CONF_SCHEDULE_INTERVAL: 240,
-            CONF_STATUS_INTERVAL: 1440,
-            CONF_PRICE_INTERVAL: 1440,
-            CONF_LEAD_TIME: 15,
-        },
-    )
 
 
 async def at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime) -> None:
