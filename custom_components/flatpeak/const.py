@@ -67,5 +67,23 @@ MAX_RETRY_AFTER: Final = timedelta(hours=24)
 # Failed fetches are retried after 1, 2, 4 … minutes, at most the normal interval.
 FIRST_RETRY: Final = timedelta(minutes=1)
 
+
+def retry_delay(
+    failures: int,
+    cap: timedelta,
+    retry_after: float | None = None,
+    first: timedelta = FIRST_RETRY,
+) -> timedelta:
+    """Return how long to wait after consecutive failures: first, twice that, … up to cap.
+
+    A Retry-After the server sent is waited at least, up to MAX_RETRY_AFTER.
+    """
+    delay = min(first * (1 << min(max(failures, 1) - 1, 16)), cap)
+    if retry_after:
+        asked = timedelta(seconds=min(retry_after, MAX_RETRY_AFTER.total_seconds()))
+        delay = max(delay, asked)
+    return delay
+
+
 # Spread of each fetch interval, so that many installations do not call at once.
 JITTER_FRACTION: Final = 0.1

@@ -56,13 +56,12 @@ from .const import (
     DEFAULT_SCHEDULE_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
-    FIRST_RETRY,
     JITTER_FRACTION,
     LOGGER,
-    MAX_RETRY_AFTER,
     PRICE_HORIZON,
     TARIFF_PROBLEM_CODES,
     TARIFF_PROBLEM_RETRY,
+    retry_delay,
 )
 from .repairs import async_update_issues
 from .schedule import ChargingPlan, PriceCurve
@@ -264,19 +263,14 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.failures += 1
         self.error = error
 
-    def _backoff(self) -> timedelta:
-        """1, 2, 4 … minutes after consecutive failures, at most the normal interval."""
-        return min(FIRST_RETRY * (1 << min(self.failures - 1, 16)), self.base_interval)
-
     def _update_failed(self, err: ApiError) -> UpdateFailed:
         """Record a failure, choose when to try again, and explain it."""
         key, placeholders = _explain(err)
         self._failed(key)
-        delay = self._backoff()
-        if isinstance(err, RateLimitError) and err.retry_after:
-            asked = min(err.retry_after, MAX_RETRY_AFTER.total_seconds())
-            delay = max(delay, timedelta(seconds=asked))
-            self.not_before = dt_util.utcnow() + timedelta(seconds=asked)
+        retry_after = err.retry_after if isinstance(err, RateLimitError) else None
+        delay = retry_delay(self.failures, self.base_interval, retry_after)
+        if retry_after:
+            self.not_before = dt_util.utcnow() + delay
         if key in TARIFF_PROBLEM_CODES:
             delay = max(delay, TARIFF_PROBLEM_RETRY)
         self.update_interval = delay

@@ -54,7 +54,7 @@ from .api import (
     RequestError,
     SocSchedule,
 )
-from .const import DOMAIN, FIRST_RETRY, LOGGER, MAX_RETRY_AFTER
+from .const import DOMAIN, LOGGER, retry_delay
 from .dispatch_plan import (
     ORIGIN_ACTION,
     ORIGIN_WINDOW,
@@ -533,10 +533,8 @@ class FlipDispatcher:
         self.failures += 1
         self._count_auth(err)
         self.error, self.error_detail = explain(err)
-        delay = min(FIRST_RETRY * (1 << min(self.failures - 1, 16)), MAX_RETRY)
-        if isinstance(err, RateLimitError) and err.retry_after:
-            asked = min(err.retry_after, MAX_RETRY_AFTER.total_seconds())
-            delay = max(delay, timedelta(seconds=asked))
+        retry_after = err.retry_after if isinstance(err, RateLimitError) else None
+        delay = retry_delay(self.failures, MAX_RETRY, retry_after)
         LOGGER.warning(
             "Flip dispatch failed: %s; next attempt in %d seconds", err, delay.total_seconds()
         )

@@ -28,7 +28,7 @@ from homeassistant.helpers.event import async_call_later, async_track_state_chan
 from homeassistant.util import dt as dt_util
 
 from .api import ApiError, FlatpeakClient
-from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, CONF_SOC_ENTITY, DOMAIN, LOGGER
+from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, CONF_SOC_ENTITY, DOMAIN, LOGGER, retry_delay
 
 MIN_CHANGE = 2.0  # percentage points
 RESEND_AFTER = timedelta(minutes=15)
@@ -161,11 +161,8 @@ class StateOfChargeLink:
         else:
             return None
         if self._failed_at is not None:
-            due = max(due, self._failed_at + self._backoff())
+            due = max(due, self._failed_at + retry_delay(self.failures, MAX_RETRY))
         return due
-
-    def _backoff(self) -> timedelta:
-        return min(MIN_SPACING * (1 << min(self.failures - 1, 8)), MAX_RETRY)
 
     @callback
     def _plan(self) -> None:
