@@ -138,13 +138,21 @@ def collect_requirements(domains: Iterable[str], search: Iterable[Path]) -> list
     return list(requirements)
 
 
-def always_loaded(bootstrap_source: str) -> set[str]:
+def always_loaded(bootstrap_source: str, names: Mapping[str, Any] | None = None) -> set[str]:
     """Return the integrations Home Assistant sets up whatever the configuration says.
 
-    They are the set literals `CORE_INTEGRATIONS` and `DEFAULT_INTEGRATIONS` of
+    They are the sets `CORE_INTEGRATIONS` and `DEFAULT_INTEGRATIONS` of
     `homeassistant/bootstrap.py`, read from its source: importing it takes seconds.
+    The sets are literals that may unpack other sets, or a difference of sets; a
+    name is one assigned earlier in the module, or else one of `names` (by
+    default `homeassistant.const`, where bootstrap imports its names from).
     """
+    if names is None:
+        import homeassistant.const
+
+        names = vars(homeassistant.const)
     wanted = {"CORE_INTEGRATIONS", "DEFAULT_INTEGRATIONS"}
+    module: dict[str, Any] = {}
     found: set[str] = set()
     for node in ast.parse(bootstrap_source).body:
         if isinstance(node, ast.Assign):
@@ -154,12 +162,45 @@ def always_loaded(bootstrap_source: str) -> set[str]:
         else:
             continue
         for target in targets:
-            if isinstance(target, ast.Name) and target.id in wanted:
-                found |= set(ast.literal_eval(value))
+            if not isinstance(target, ast.Name):
+                continue
+            try:
+                module[target.id] = _set_value(value, module, names)
+            except _NotASetError:
+                continue
+            if target.id in wanted:
+                found |= module[target.id]
                 wanted.discard(target.id)
     if wanted:
         raise StepError("reading homeassistant/bootstrap.py", f"{sorted(wanted)} not found")
     return found
+
+
+class _NotASetError(Exception):
+    """An expression that is not a set of strings made of literals and known sets."""
+
+
+def _set_value(node: ast.expr, module: Mapping[str, Any], names: Mapping[str, Any]) -> set[str]:
+    """Evaluate a set expression of bootstrap.py: literals, unpacked sets, differences."""
+    if isinstance(node, ast.Set | ast.List | ast.Tuple):
+        result: set[str] = set()
+        for element in node.elts:
+            if isinstance(element, ast.Starred):
+                result |= _set_value(element.value, module, names)
+            elif isinstance(element, ast.Constant) and isinstance(element.value, str):
+                result.add(element.value)
+            else:
+                raise _NotASetError
+        return result
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub | ast.BitOr):
+        left = _set_value(node.left, module, names)
+        right = _set_value(node.right, module, names)
+        return left - right if isinstance(node.op, ast.Sub) else left | right
+    if isinstance(node, ast.Name):
+        value = module.get(node.id, names.get(node.id))
+        if isinstance(value, set | frozenset) and all(isinstance(v, str) for v in value):
+            return {str(v) for v in value}
+    raise _NotASetError
 
 
 def missing_requirements(config_dir: Path) -> list[str]:

@@ -76,6 +76,18 @@ def test_always_loaded_annotated_and_missing() -> None:
         demo.always_loaded('CORE_INTEGRATIONS = {"a"}\n')
 
 
+def test_always_loaded_unpacks_sets_and_their_differences() -> None:
+    source = (
+        'OWN = {"x", "y"}\n'
+        'CORE_INTEGRATIONS = {"a", *OWN}\n'
+        'DEFAULT_INTEGRATIONS = {"b", *(IMPORTED - {"c"}), *(OWN | {"z"})}\n'
+        "NOT_A_SET = len(OWN)\n"
+    )
+    assert demo.always_loaded(source, {"IMPORTED": {"c", "d"}}) == {"a", "b", "d", "x", "y", "z"}
+    with pytest.raises(demo.StepError, match="DEFAULT_INTEGRATIONS"):
+        demo.always_loaded('CORE_INTEGRATIONS = {"a"}\nDEFAULT_INTEGRATIONS = {*UNKNOWN}\n', {})
+
+
 def test_missing_requirements(tmp_path: Path) -> None:
     (tmp_path / "configuration.yaml").write_text("logger:\nprobe:\n")
     custom = tmp_path / "custom_components"

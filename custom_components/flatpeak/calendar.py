@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityDescription,
+    CalendarEvent,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -18,7 +21,8 @@ from .schedule import ChargingPlan
 # Entities only read coordinator data.
 PARALLEL_UPDATES = 0
 
-DESCRIPTION = EntityDescription(key="charging_windows", translation_key="charging_windows")
+# The calendar platform reads its own description's fields (initial_color since 2026.x).
+DESCRIPTION = CalendarEntityDescription(key="charging_windows", translation_key="charging_windows")
 
 
 async def async_setup_entry(

@@ -21,6 +21,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .devices import flip_device_info
 from .dispatch import STATUSES, FlipDispatcher
 from .entity import FlatpeakEntity
 
@@ -113,9 +114,10 @@ class FlipSensor(FlatpeakEntity, SensorEntity):
     def __init__(
         self, data: FlatpeakData, dispatcher: FlipDispatcher, description: FlipSensorDescription
     ) -> None:
-        """Create the sensor on the entry's device."""
+        """Create the sensor on the dispatch's own device."""
         super().__init__(data, "schedule", description)
         self.dispatcher = dispatcher
+        self._attr_device_info = flip_device_info(self.coordinator.config_entry)
 
     async def async_added_to_hass(self) -> None:
         """Follow the dispatcher as well as the schedule."""

@@ -9,7 +9,7 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_DEVICE_ID, DOMAIN
+from . import devices
 from .coordinator import FlatpeakCoordinator, FlatpeakData
 
 type Source = Literal["device", "status", "schedule", "import_prices", "export_prices"]
@@ -20,17 +20,7 @@ def device_info(data: FlatpeakData) -> DeviceInfo:
 
     Setup makes sure the device is known (fetched, or from the cache).
     """
-    entry = data.device.config_entry
-    device_id: str = entry.data[CONF_DEVICE_ID]
-    device = data.device.latest
-    return DeviceInfo(
-        identifiers={(DOMAIN, device_id)},
-        name=entry.title,
-        manufacturer=(device.manufacturer if device else None) or "Flatpeak",
-        model=device.model_name if device else None,
-        model_id=device.model_code if device else None,
-        serial_number=device_id,
-    )
+    return devices.device_info(data.device.config_entry, data.device.latest)
 
 
 class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[type-arg]

@@ -23,9 +23,9 @@ HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 TARGET = "dev-battery-1"
 
-NEXT_FLIP_EVENT = f"sensor.{PREFIX}_next_flip_event"
+NEXT_FLIP_EVENT = f"sensor.{PREFIX}_flip_dispatch_next_event"
 FLIP_STATUS = f"sensor.{PREFIX}_flip_dispatch_status"
-FLIP_COUNT = f"sensor.{PREFIX}_dispatched_flip_events"
+FLIP_COUNT = f"sensor.{PREFIX}_flip_dispatch_dispatched_events"
 
 type Key = tuple[Any, ...]
 

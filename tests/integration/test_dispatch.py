@@ -12,7 +12,7 @@ from unittest.mock import patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -179,6 +179,88 @@ async def test_short_soon_and_powerless_windows_are_skipped_and_reported(
     # Reported once, not at every refresh.
     await refresh_schedule(hass, entry)
     assert caplog.text.count("Not dispatching the window from 2026-03-28T12:05:00") == 1
+
+
+# Devices
+
+
+def owners(device: dr.DeviceEntry, entry: MockConfigEntry) -> set[str | None]:
+    """The subentries of the entry that own a device, on any Home Assistant version."""
+    if hasattr(device, "config_subentry_id"):  # 2026.8 and later
+        return {device.config_subentry_id}
+    return device.config_entries_subentries[entry.entry_id]
+
+
+def devices_of(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, dr.DeviceEntry]:
+    """The entry's devices by their Flatpeak identifier."""
+    registry = dr.async_get(hass)
+    return {
+        identifier: device
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    }
+
+
+async def test_the_dispatch_has_a_device_of_its_own_in_its_subentry(
+    hass: HomeAssistant, scheduled: Sandbox, entry: MockConfigEntry
+) -> None:
+    await set_up(hass, entry)
+
+    (subentry_id,) = entry.subentries
+    devices = devices_of(hass, entry)
+    battery = devices[scheduled.device_id]
+    flip = devices[f"{scheduled.device_id}_flip_dispatch"]
+    assert owners(battery, entry) == {None}
+    assert owners(flip, entry) == {subentry_id}
+    assert flip.via_device_id == battery.id
+    assert flip.entry_type is dr.DeviceEntryType.SERVICE
+    entities = er.async_get(hass)
+    for entity_id in (FLIP_STATUS, FLIP_COUNT, NEXT_FLIP_EVENT):
+        registered = entities.async_get(entity_id)
+        assert registered is not None
+        assert registered.device_id == flip.id
+        assert registered.config_subentry_id == subentry_id
+
+
+async def test_an_install_that_put_the_dispatch_on_the_battery_is_repaired(
+    hass: HomeAssistant,
+    scheduled: Sandbox,
+    entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Earlier versions put the dispatch's entities on the battery, in the Flip subentry."""
+    entry.add_to_hass(hass)
+    (subentry_id,) = entry.subentries
+    registry = dr.async_get(hass)
+    battery = registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        config_subentry_id=subentry_id,
+        identifiers={(DOMAIN, scheduled.device_id)},
+        name=entry.title,
+    )
+    old_status = er.async_get(hass).async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"{entry.unique_id}_flip_dispatch_status",
+        config_entry=entry,
+        config_subentry_id=subentry_id,
+        device_id=battery.id,
+        suggested_object_id=FLIP_STATUS.removeprefix("sensor."),
+    )
+
+    await set_up(hass, entry)
+
+    devices = devices_of(hass, entry)
+    assert devices[scheduled.device_id].id == battery.id
+    assert owners(devices[scheduled.device_id], entry) == {None}
+    flip = devices[f"{scheduled.device_id}_flip_dispatch"]
+    moved = er.async_get(hass).async_get(old_status.entity_id)
+    assert moved is not None
+    assert moved.entity_id == FLIP_STATUS
+    assert moved.device_id == flip.id
+    assert state(hass, FLIP_STATUS) == "dispatched"
+    assert "different config subentry" not in caplog.text
 
 
 # Reconciliation
