@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -19,9 +20,10 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.flatpeak.binary_sensor import FlatpeakBinarySensor
 from sandbox import Sandbox
 
-from .common import CALENDAR, CHARGING, NEXT_START, PREFIX, session, setup_entry, state
+from .common import CALENDAR, CHARGING, NEXT_START, PREFIX, VPP, session, setup_entry, state
 from .test_timing import at
 
 NEXT_END = f"sensor.{PREFIX}_next_window_end"
@@ -236,3 +238,58 @@ async def test_a_window_moved_across_the_autumn_change_is_reported(
     assert (shifted["start"], shifted["end"]) == (case.local_start, case.local_end)
     assert datetime.fromisoformat(shifted["previous_end"]) == earlier[1]
     assert calendar(hass)[1]["start_time"] == case.wall[0]
+
+
+async def test_a_failing_entity_does_not_stop_the_others(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    quiet_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    case = CASES["london-spring"]
+    begin = case.start - 2 * H
+    await set_up(hass, freezer, sandbox, quiet_entry, case, begin)
+    coordinator = quiet_entry.runtime_data.schedule
+
+    # A listener that always fails, told before every entity.
+    told: list[str] = []
+
+    def broken() -> None:
+        told.append("broken")
+        raise RuntimeError("deliberately broken")
+
+    coordinator._listeners = {0: (broken, None), **coordinator._listeners}
+
+    # The VPP sensor (told before the calendar and the sensors) fails too, for a while.
+    working = FlatpeakBinarySensor.is_on
+
+    def is_on(self: FlatpeakBinarySensor) -> bool | None:
+        if self.entity_id == VPP:
+            raise RuntimeError("VPP sensor broken")
+        return working.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    with patch.object(FlatpeakBinarySensor, "is_on", property(is_on)):
+        await at(hass, freezer, case.start)
+        assert state(hass, CHARGING) == "on"
+        assert calendar(hass)[0] == "on"
+        assert state(hass, NEXT_START) == "unknown"
+        await at(hass, freezer, case.end)
+        assert state(hass, CHARGING) == "off"
+        assert calendar(hass)[0] == "off"
+        assert state(hass, NEXT_END) == "unknown"
+
+    assert told == ["broken", "broken"]
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # Each failing listener is logged once, with its traceback, not at every boundary.
+    assert len([r for r in failures if VPP in r.getMessage()]) == 1
+    assert len([r for r in failures if "broken" in r.getMessage()]) == 1
+    assert all(r.exc_info for r in failures)
+
+    # Once the sensor works again it is updated, and the log says so.
+    caplog.clear()
+    coordinator.async_update_listeners()
+    await hass.async_block_till_done()
+    assert state(hass, VPP) == "off"
+    assert any(VPP in r.getMessage() and "again" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and VPP in r.getMessage()]
