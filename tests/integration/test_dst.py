@@ -18,7 +18,8 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.flatpeak.binary_sensor import FlatpeakBinarySensor
 from sandbox import Sandbox
@@ -146,6 +147,8 @@ async def test_every_entity_across_the_clock_change(
     sandbox: Sandbox,
     quiet_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_admin_user: MockUser,
     case: Case,
 ) -> None:
     begin = case.start - 2 * H
@@ -202,6 +205,23 @@ async def test_every_entity_across_the_clock_change(
     assert datetime.fromisoformat(event["start"]) == case.start
     assert datetime.fromisoformat(event["end"]) == case.end
     assert await get_events(hass, case.end, case.end + H) == []
+
+    # The frontend's calendar reads the same through the REST view (with a
+    # token issued now: the fixture's was issued at another, real, time).
+    refresh_token = await hass.auth.async_create_refresh_token(hass_admin_user, CLIENT_ID)
+    token = hass.auth.async_create_access_token(refresh_token)
+    client = await hass_client_no_auth()
+    response = await client.get(
+        f"/api/calendars/{CALENDAR}",
+        params={"start": begin.isoformat(), "end": (case.end + H).isoformat()},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status == 200
+    (shown,) = await response.json()
+    assert (shown["start"], shown["end"]) == (
+        {"dateTime": case.local_start},
+        {"dateTime": case.local_end},
+    )
 
     # Nothing failed on the way.
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
