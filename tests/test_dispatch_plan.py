@@ -23,6 +23,7 @@ from custom_components.flatpeak.dispatch_plan import (
     EventKey,
     changes,
     rejection_text,
+    still_covered,
     wanted_windows,
     window_key,
 )
@@ -219,3 +220,30 @@ def test_flips_refusal_names_each_field_once() -> None:
     )
     plain = RequestError("Flip answered HTTP 409 (conflict)", service="Flip", status=409)
     assert rejection_text(plain) == "Flip answered HTTP 409 (conflict)"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2026, 3, 29, 0, 50, tzinfo=UTC),  # London springs forward at 01:00Z
+        datetime(2026, 10, 25, 0, 50, tzinfo=UTC),  # London falls back: 01:50 BST to 01:20 GMT
+        datetime(2026, 3, 8, 6, 50, tzinfo=UTC),  # New York springs forward at 07:00Z
+        datetime(2026, 11, 1, 5, 50, tzinfo=UTC),  # New York falls back: 01:50 EDT to 01:20 EST
+    ],
+)
+def test_a_window_across_a_clock_change_is_dispatched_for_its_real_length(
+    start: datetime,
+) -> None:
+    end = start + 30 * M
+    window = ChargingSlot(start=start, end=end, power_w=5000, vpp_event=False)
+    now = start - 2 * timedelta(hours=1)
+
+    wanted = wanted_windows([window], SETTINGS, now)
+    assert wanted.skipped == ()
+    (found,) = wanted.windows
+    assert (found.starts_at, found.ends_at, found.duration_s) == (start, end, 1800)
+    assert found.starts_at.utcoffset() == timedelta(0)
+    assert found.action().starts_at == start
+    assert EventKey.from_json(found.to_json()) == found
+    assert still_covered(found, [window], start + 10 * M)
+    assert changes(wanted, [], [window], now, create=True).create == (found,)

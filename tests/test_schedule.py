@@ -194,3 +194,70 @@ def test_late_notice_is_less_notice_than_the_lead_time() -> None:
     assert not diff_windows([slot(60, 90)], [slot(40, 61)], T0, LEAD).late_notice
     # A window taken away is not late notice: nothing new to act on.
     assert not diff_windows([slot(10, 40)], [], T0, LEAD).late_notice
+
+
+# Across a clock change: everything here is in UTC, so local wall times never matter.
+
+AUTUMN = datetime(2026, 10, 25, 1, 0, tzinfo=UTC)  # London: 02:00 BST becomes 01:00 GMT
+
+
+def at(minutes: int) -> datetime:
+    return AUTUMN + minutes * M
+
+
+def autumn_plan(*windows: tuple[int, int]) -> ChargingPlan:
+    slots = tuple(
+        ChargingSlot(start=at(a), end=at(b), power_w=5000, vpp_event=False) for a, b in windows
+    )
+    return ChargingPlan(
+        SocSchedule(
+            id="ssc_1",
+            device_id="dev_1",
+            location_id="loc_1",
+            timezone="Europe/London",
+            currency_code="GBP",
+            live_mode=False,
+            time_created=at(-180),
+            sessions=(
+                ChargingSession(
+                    start=at(-120),
+                    end=at(120),
+                    energy_wh=5000,
+                    cost=0.5,
+                    cost_confidence=1,
+                    slots=slots,
+                ),
+            ),
+        )
+    )
+
+
+def test_a_window_whose_local_end_reads_earlier_than_its_start() -> None:
+    # 00:50Z to 01:20Z is 01:50 BST to 01:20 GMT; then the second 01:30 to 02:00 GMT.
+    p = autumn_plan((-10, 20), (30, 60))
+
+    assert p.active_period(at(-11)) is None
+    assert p.active_period(at(-10)) is not None
+    assert p.active_period(at(19)).end == at(20)  # type: ignore[union-attr]
+    assert p.active_period(at(20)) is None
+    # The first 01:40 (BST) is in the first window, not the second 01:30-02:00 (GMT).
+    assert p.current_slot(at(-20)) is None
+    assert p.current_slot(at(-20 + 60)).start == at(30)  # type: ignore[union-attr]
+    assert p.next_period(at(-60)).start == at(-10)  # type: ignore[union-attr]
+    assert p.starting_within(at(-25), timedelta(minutes=15)).start == at(-10)  # type: ignore[union-attr]
+    assert [p.next_boundary(at(m), timedelta(minutes=15)) for m in (-30, -10, 20, 30)] == [
+        at(-25),
+        at(15),  # the second window's "starting soon"
+        at(30),
+        at(60),
+    ]
+    assert p.slots_between(at(15), at(35)) == list(p.slots)
+
+
+def test_a_window_moved_across_the_autumn_change_is_shifted() -> None:
+    before = autumn_plan((-30, 0)).slots  # 01:30 BST to 01:00 GMT (02:00 BST)
+    after = autumn_plan((-10, 20)).slots  # 01:50 BST to 01:20 GMT
+    diff = diff_windows(before, after, at(-120), timedelta(minutes=15))
+    assert (diff.added, diff.removed, diff.late_notice) == ((), (), False)
+    (change,) = diff.shifted
+    assert (change.slot.start, change.slot.end, change.previous) == (at(-10), at(20), before[0])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from homeassistant.components.calendar import (
     CalendarEntity,
@@ -10,6 +11,7 @@ from homeassistant.components.calendar import (
     CalendarEvent,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -32,6 +34,54 @@ async def async_setup_entry(
 ) -> None:
     """Add the charging-window calendar of a Flatpeak device."""
     async_add_entities([FlatpeakCalendar(entry.runtime_data)])
+
+
+def wall_time(moment: datetime) -> datetime:
+    """Return moment in Home Assistant's time zone, with a fixed offset of its own.
+
+    It reads and prints as the local time (`01:20:00+00:00`), but it compares
+    and subtracts as the instant it is. Two datetimes in the same zone object
+    compare by wall-clock time, ignoring their offsets, so across the autumn
+    change 01:20 GMT (after) reads earlier than 01:50 BST (before): a fixed
+    offset is a zone of its own, which Python compares in absolute time.
+    """
+    local = dt_util.as_local(moment)
+    return local.astimezone(timezone(local.utcoffset() or timedelta()))
+
+
+@dataclass
+class SlotEvent(CalendarEvent):
+    """A charging slot as a calendar event, correct across a clock change.
+
+    Home Assistant's own checks and state turn an event's times into local
+    datetimes of one zone, and so compare wall-clock times: a slot that ends in
+    the repeated autumn hour before the local time it started at fails to
+    validate (the calendar is not added), and one in the second pass of that
+    hour reads as in force during the first. This event holds and gives its
+    times as `wall_time`s, which compare as instants in every version.
+    """
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        """Check what Home Assistant checks, in absolute time."""
+        times = (self.start, self.end)
+        if any(not isinstance(t, datetime) or t.utcoffset() is None for t in times):
+            raise HomeAssistantError(f"Charging slot times must be aware: {times}")
+        if self.end < self.start:
+            raise HomeAssistantError(f"Charging slot ends before it starts: {times}")
+        self.start, self.end = wall_time(self.start), wall_time(self.end)
+
+    @property
+    def start_datetime_local(self) -> datetime:
+        """The start in local time, comparing as an instant."""
+        return self.start
+
+    @property
+    def end_datetime_local(self) -> datetime:
+        """The end in local time, comparing as an instant."""
+        return self.end
 
 
 class FlatpeakCalendar(FlatpeakEntity, CalendarEntity):
@@ -65,9 +115,9 @@ class FlatpeakCalendar(FlatpeakEntity, CalendarEntity):
 
     def _event(self, plan: ChargingPlan, slot: ChargingSlot) -> CalendarEvent:
         power = f" {slot.power_w / 1000:.1f} kW" if slot.power_w is not None else ""
-        return CalendarEvent(
-            start=dt_util.as_local(slot.start),
-            end=dt_util.as_local(slot.end),
+        return SlotEvent(
+            start=slot.start,
+            end=slot.end,
             summary=f"Charging{power}",
             description=_describe(plan.session_of(slot), slot, plan.schedule.currency_code),
             uid=f"{slot.start.isoformat()}/{slot.end.isoformat()}",
@@ -78,9 +128,11 @@ def _describe(session: ChargingSession | None, slot: ChargingSlot, currency: str
     """Say what the slot is part of: its session's energy, cost and certainty."""
     lines = []
     if session is not None:
-        start = dt_util.as_local(session.start).strftime("%a %H:%M")
-        end = dt_util.as_local(session.end).strftime("%a %H:%M")
-        lines.append(f"Charging session {start} to {end}.")
+        begins, ends = dt_util.as_local(session.start), dt_util.as_local(session.end)
+        # Across a clock change wall times alone mislead (the end may read
+        # earlier than the start): name the zone in force at each.
+        shown = "%a %H:%M" if begins.utcoffset() == ends.utcoffset() else "%a %H:%M %Z"
+        lines.append(f"Charging session {begins.strftime(shown)} to {ends.strftime(shown)}.")
         if session.energy_wh is not None:
             lines.append(f"Planned energy: {session.energy_wh / 1000:.2f} kWh.")
         if session.cost is not None:

@@ -63,6 +63,7 @@ from .const import (
     TARIFF_PROBLEM_RETRY,
     retry_delay,
 )
+from .listeners import ListenerGuard
 from .repairs import async_update_issues
 from .schedule import ChargingPlan, PriceCurve
 from .shared import async_location_answer, forget_location_answer
@@ -183,6 +184,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.failures = 0
         # Until when Flatpeak asked not to be called (Retry-After).
         self.not_before: datetime | None = None
+        self._guard = ListenerGuard(self.kind)
 
     @property
     def latest(self) -> T | None:
@@ -199,6 +201,12 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         if self.fresh or self.stale_after is None or self.last_success_time is None:
             return True
         return now - self.last_success_time < self.stale_after
+
+    @callback
+    @override
+    def async_update_listeners(self) -> None:
+        """Tell every listener, each on its own: one failing must not stop the rest."""
+        self._guard.notify(listener for listener, _ in self._listeners.values())
 
     @callback
     @override

@@ -69,6 +69,7 @@ from .dispatch_plan import (
     wanted_windows,
     window_key,
 )
+from .listeners import ListenerGuard
 from .repairs import async_update_issues
 
 if TYPE_CHECKING:
@@ -280,6 +281,7 @@ class FlipDispatcher:
         self._reconciled: SocSchedule | None = None
         self._needs_listing = True
         self._listeners: list[CALLBACK_TYPE] = []
+        self._guard = ListenerGuard("Flip dispatch")
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_retry: CALLBACK_TYPE | None = None
         self._unsub_boundary: CALLBACK_TYPE | None = None
@@ -588,8 +590,7 @@ class FlipDispatcher:
     def _async_changed(self) -> None:
         self._arm_boundary()
         async_update_issues(self._hass, self._entry)
-        for update in list(self._listeners):
-            update()
+        self._guard.notify(self._listeners)
 
     def _forget_ended(self, now: datetime) -> None:
         # Not written at once: an ended event read back is forgotten again, and

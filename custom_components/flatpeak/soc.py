@@ -29,6 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import ApiError, FlatpeakClient
 from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, CONF_SOC_ENTITY, DOMAIN, LOGGER, retry_delay
+from .listeners import ListenerGuard
 
 MIN_CHANGE = 2.0  # percentage points
 RESEND_AFTER = timedelta(minutes=15)
@@ -78,6 +79,7 @@ class StateOfChargeLink:
         self._reference: str | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._listeners: list[CALLBACK_TYPE] = []
+        self._guard = ListenerGuard("state-of-charge link")
         self._sending = False
 
     # Following the sensor
@@ -142,8 +144,7 @@ class StateOfChargeLink:
 
     @callback
     def _notify(self) -> None:
-        for update in list(self._listeners):
-            update()
+        self._guard.notify(self._listeners)
 
     # When to send
 
