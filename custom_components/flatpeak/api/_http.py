@@ -177,9 +177,9 @@ class HttpClient(ABC):
         """The URL requests are sent to."""
         return self._base_url
 
+    @abstractmethod
     def secrets(self) -> tuple[str, ...]:
         """Return the credentials this client sends, to be kept out of every message."""
-        return ()
 
     def clean(self, value: str, limit: int = MAX_MESSAGE_CHARS) -> str:
         """Return server-provided text cleaned for a message (see clean_text)."""
