@@ -62,7 +62,12 @@ from custom_components.flatpeak.api import (
     TariffStatus,
     Token,
 )
-from custom_components.flatpeak.api._http import MAX_RETRY_AFTER, HttpClient, parse_retry_after
+from custom_components.flatpeak.api._http import (
+    MAX_FIELD_ERRORS,
+    MAX_RETRY_AFTER,
+    HttpClient,
+    parse_retry_after,
+)
 from custom_components.flatpeak.api._parse import _MAX_SHOWN_STRING
 from custom_components.flatpeak.api.models import TARIFF_ELEMENTS
 from tests.common import fixture_json
@@ -1075,7 +1080,8 @@ def _check_error(
     else:
         assert type(err) is RequestError
         assert err.field_errors == tuple(
-            (client.clean(path), client.clean(message)) for path, message in field_errors
+            (client.clean(path), client.clean(message))
+            for path, message in field_errors[:MAX_FIELD_ERRORS]
         )
 
 

@@ -569,6 +569,25 @@ async def test_flip_credentials_quoted_back_are_redacted(
         assert secret not in caplog.text
 
 
+async def test_an_error_body_of_megabytes_is_cut_short(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    """Tens of thousands of rejected fields, each message long and full of control characters."""
+    field = {"loc": ["body", "x"], "msg": "\x00\x1b" * 5 + f"bad {FLIP_KEY} " + "y" * 40}
+    body = json.dumps({"detail": [field] * 20_000}).encode()
+    assert len(body) < MAX_RESPONSE_BYTES
+    server.handler = answer(body, status=422)
+
+    with measured("4 MiB error body") as figures, pytest.raises(RequestError) as caught:
+        await flip_client(session, server).list_events()
+
+    assert len(caught.value.field_errors) == 20
+    assert caught.value.field_errors[0] == ("x", "bad *** " + "y" * 40)
+    assert len(str(caught.value)) <= 200 + len("Flip answered HTTP 422: ")
+    assert_clean(caught.value)
+    assert figures.seconds < TIMEOUT_S
+
+
 async def test_credentials_quoted_in_an_answer_are_redacted(
     server: Server, session: aiohttp.ClientSession
 ) -> None:

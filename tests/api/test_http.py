@@ -72,6 +72,16 @@ def test_clean_text() -> None:
     assert clean_text("x" * 500) == "x" * 199 + "…"
     # Redacted before being cut: no part of a secret is left at the cut.
     assert clean_text("ab secret", ("secret",), limit=8) == "ab ***"
+    # Only the start of a long text is read, and a secret across that cut is dropped.
+    assert clean_text("\x00" * 10_000_000 + "tail") == "…"
+    long = "a" * 150 + " " * 2000 + "abcd secret " + "b" * 10_000_000
+    assert (
+        clean_text(long, ("secret",), limit=200)
+        == ("a" * 150 + " abcd *** " + "b" * 50)[:199] + "…"
+    )
+    # The cut falls at 16 * 200 + 6 characters, after "sec".
+    straddling = "a" * 150 + " " * 3053 + "sec" + "ret" * 1000
+    assert clean_text(straddling, ("secret",), limit=200) == "a" * 148 + "…"
 
 
 def _nested(depth: int) -> list[object]:

@@ -3,6 +3,14 @@
 One place turns transport failures and HTTP error statuses into the
 exceptions of `exceptions.py`; each client supplies only how its service
 words an error body.
+
+It is also the one place that bounds what a broken or hostile server can
+make a client do: a body is read a chunk at a time and refused once it
+exceeds MAX_RESPONSE_BYTES once decompressed (4 MiB), the whole exchange
+ends within the request timeout, any bytes decode to JSON or to an
+InvalidResponseError, a Retry-After is capped at MAX_RETRY_AFTER (a day),
+and text the server wrote is cleaned, cut short and stripped of the
+client's credentials before it enters an exception.
 """
 
 from __future__ import annotations
@@ -15,9 +23,9 @@ from email.utils import parsedate_to_datetime
 import json
 import logging
 import math
+import re
 import sys
 from typing import Any
-import unicodedata
 import zlib
 
 import aiohttp
@@ -52,6 +60,17 @@ MAX_RETRY_AFTER = 24 * 60 * 60.0
 # The longest piece of server-provided text (an error message, a code, a
 # field name) copied into an exception.
 MAX_MESSAGE_CHARS = 200
+
+# Control characters other than whitespace (which is collapsed instead),
+# invisible and bidirectional format characters, and lone surrogates. A
+# pattern rather than a test per character: a message may be megabytes long.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+
+# The most rejected fields kept from one error body.
+MAX_FIELD_ERRORS = 20
 
 # How much is read, and decompressed, at a time: the bound on the memory a
 # single step may take, whatever the compression ratio.
@@ -89,23 +108,26 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 def clean_text(value: str, secrets: Iterable[str] = (), limit: int = MAX_MESSAGE_CHARS) -> str:
     """Make server-provided text fit for an exception message or a log line.
 
-    Control and format characters are dropped (line breaks become spaces),
-    whitespace is collapsed, every known secret is replaced by `***`, and the
+    Control and format characters are dropped, whitespace (line breaks
+    included) is collapsed, every known secret is replaced by `***`, and the
     result is cut to `limit` characters. The order matters: characters are
     dropped before redacting, so that a secret split by a control character
     is still found, and the text is cut after redacting, so that a cut never
     leaves part of a secret.
     """
-    kept = "".join(
-        " " if char.isspace() else char
-        for char in value
-        if char.isspace() or not unicodedata.category(char).startswith("C")
-    )
-    text = " ".join(kept.split())
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    if len(text) > limit:
+    known = [secret for secret in secrets if secret]
+    margin = max((len(secret) for secret in known), default=0)
+    # Only the start of a long text is read: a message may be megabytes long,
+    # and the work must not grow with it.
+    reach = 16 * limit + margin
+    cut = len(value) > reach
+    text = " ".join(_UNPRINTABLE.sub("", value[:reach]).split())
+    if cut:
+        # A secret straddling the cut would not be found: drop where it may start.
+        text = text[: len(text) - margin].rstrip()
+    for secret in known:
+        text = text.replace(secret, "***")
+    if cut or len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
 
@@ -322,7 +344,8 @@ class HttpClient(ABC):
             code = self.clean(code, 64) or None
         detail = self.clean(detail)
         field_errors = tuple(
-            (self.clean(path), self.clean(message)) for path, message in field_errors
+            (self.clean(path), self.clean(message))
+            for path, message in field_errors[:MAX_FIELD_ERRORS]
         )
         reason = f"{self.service} answered HTTP {status}"
         if code:
