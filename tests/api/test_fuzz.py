@@ -62,7 +62,12 @@ from custom_components.flatpeak.api import (
     TariffStatus,
     Token,
 )
-from custom_components.flatpeak.api._http import HttpClient, parse_retry_after
+from custom_components.flatpeak.api._http import (
+    MAX_FIELD_ERRORS,
+    MAX_RETRY_AFTER,
+    HttpClient,
+    parse_retry_after,
+)
 from custom_components.flatpeak.api._parse import _MAX_SHOWN_STRING
 from custom_components.flatpeak.api.models import TARIFF_ELEMENTS
 from tests.common import fixture_json
@@ -1061,7 +1066,8 @@ def _check_error(
     code, _, field_errors = described
     assert isinstance(err, ApiError)
     assert err.service == client.service
-    assert err.code == code
+    # What the server wrote is cleaned (control characters, length) before use.
+    assert err.code == ((client.clean(code, 64) or None) if code else None)
     assert str(err).startswith(f"{client.service} answered HTTP {status}")
     if status in (401, 403):
         assert type(err) is AuthenticationError
@@ -1073,7 +1079,10 @@ def _check_error(
         assert err.retry_after is None or math.isfinite(err.retry_after)
     else:
         assert type(err) is RequestError
-        assert err.field_errors == field_errors
+        assert err.field_errors == tuple(
+            (client.clean(path), client.clean(message))
+            for path, message in field_errors[:MAX_FIELD_ERRORS]
+        )
 
 
 async def test_error_readers_survive_any_body() -> None:
@@ -1106,18 +1115,18 @@ async def test_error_readers_survive_any_body() -> None:
     now=st.none() | st.datetimes(timezones=st.sampled_from(OFFSETS)),
 )
 def test_parse_retry_after_survives_any_header(header: str | None, now: datetime | None) -> None:
-    """Seconds or an HTTP date give a finite, non-negative delay; anything else gives None."""
+    """Seconds or an HTTP date give a finite delay from 0 to a day; anything else gives None."""
     seconds = parse_retry_after(header, now)
     try:
         number = float(header.strip()) if header else None
     except ValueError:
         number = None
     if number is not None and math.isfinite(number):
-        assert seconds == max(0.0, number)
+        assert seconds == min(MAX_RETRY_AFTER, max(0.0, number))
     if seconds is None:
         event("None")
         return
     event("seconds")
     assert type(seconds) is float
     assert math.isfinite(seconds), f"{header!r} gives {seconds!r}"
-    assert seconds >= 0
+    assert 0 <= seconds <= MAX_RETRY_AFTER

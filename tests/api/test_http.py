@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from custom_components.flatpeak import api
-from custom_components.flatpeak.api import InvalidIdError, check_id, is_loopback_host
-from custom_components.flatpeak.api._http import parse_retry_after
+from custom_components.flatpeak.api import (
+    MAX_ID_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_RETRY_AFTER,
+    InvalidIdError,
+    check_id,
+    is_loopback_host,
+)
+from custom_components.flatpeak.api._http import clean_text, decode_json, parse_retry_after
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 
@@ -24,6 +31,8 @@ NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
         ("Sat, 28 Mar 2026 12:01:00 GMT", 60.0),
         ("Sat, 28 Mar 2026 12:01:00 -0000", 60.0),
         ("Sat, 28 Mar 2026 11:00:00 GMT", 0.0),
+        ("1e9", MAX_RETRY_AFTER),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),
         ("soon", None),
         ("nan", None),
         ("", None),
@@ -45,6 +54,61 @@ def test_ids() -> None:
         check_id(None)  # type: ignore[arg-type]
     with pytest.raises(InvalidIdError, match="…"):
         check_id("x" * 100)
+
+
+def test_ids_have_a_maximum_length() -> None:
+    assert check_id("dev_" + "a" * (MAX_ID_LENGTH - 4), "dev")
+    assert check_id("a" * MAX_ID_LENGTH, service="Flip")
+    for service in ("Flatpeak", "Flip"):
+        with pytest.raises(InvalidIdError):
+            check_id("dev_" + "a" * MAX_ID_LENGTH, service=service)
+        with pytest.raises(InvalidIdError):
+            check_id("dev_" + "a" * 10_000_000, service=service)
+
+
+def test_clean_text() -> None:
+    assert clean_text(" a\r\n\tb\x00c\u202e d ") == "a bc d"
+    assert clean_text("key sk_te\x07st_1 and c2tf", ("sk_test_1", "c2tf", "")) == "key *** and ***"
+    assert clean_text("x" * 500) == "x" * 199 + "…"
+    # Redacted before being cut: no part of a secret is left at the cut.
+    assert clean_text("ab secret", ("secret",), limit=8) == "ab ***"
+    # Only the start of a long text is read, and a secret across that cut is dropped.
+    assert clean_text("\x00" * 10_000_000 + "tail") == "…"
+    long = "a" * 150 + " " * 2000 + "abcd secret " + "b" * 10_000_000
+    assert (
+        clean_text(long, ("secret",), limit=200)
+        == ("a" * 150 + " abcd *** " + "b" * 50)[:199] + "…"
+    )
+    # The cut falls at 16 * 200 + 6 characters, after "sec".
+    straddling = "a" * 150 + " " * 3053 + "sec" + "ret" * 1000
+    assert clean_text(straddling, ("secret",), limit=200) == "a" * 148 + "…"
+
+
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"", (True, None)),
+        (b" \n", (True, None)),
+        (b'{"a": [1, "\xc3\xa9"]}', (True, {"a": [1, "é"]})),
+        (b'"\xff token"', (False, None)),
+        (b"\xfe\xff\x00{", (False, None)),
+        (b"{", (False, None)),
+        (b"1" * 5000, (False, None)),
+        (b"[" * 100_000 + b"]" * 100_000, (False, None)),
+        (b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), (False, None)),
+        (b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, (True, _nested(MAX_JSON_DEPTH))),
+        (b'{"a": {"b": 1}, "c": [{}]}', (True, {"a": {"b": 1}, "c": [{}]})),
+    ],
+)
+def test_decode_json_only_returns(raw: bytes, expected: tuple[bool, object]) -> None:
+    assert decode_json(raw) == expected
 
 
 def test_loopback_hosts() -> None:

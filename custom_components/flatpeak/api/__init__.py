@@ -4,6 +4,7 @@ This package does not depend on Home Assistant: it needs only aiohttp, and
 could be published on its own.
 """
 
+from ._http import MAX_JSON_DEPTH, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER
 from .exceptions import (
     ApiError,
     AuthenticationError,
@@ -49,13 +50,17 @@ from .models import (
     Token,
     VppParticipation,
 )
-from .validation import check_base_url, check_id, is_loopback_host
+from .validation import MAX_ID_LENGTH, check_base_url, check_id, is_loopback_host
 
 __all__ = [
     "DEFAULT_FLATPEAK_URL",
     "DEFAULT_FLIP_URL",
     "FLATPEAK_API_VERSION",
     "FLIP_SANDBOX_URL",
+    "MAX_ID_LENGTH",
+    "MAX_JSON_DEPTH",
+    "MAX_RESPONSE_BYTES",
+    "MAX_RETRY_AFTER",
     "ApiError",
     "AuthenticationError",
     "BatteryProperties",

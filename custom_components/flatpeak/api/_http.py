@@ -3,18 +3,30 @@
 One place turns transport failures and HTTP error statuses into the
 exceptions of `exceptions.py`; each client supplies only how its service
 words an error body.
+
+It is also the one place that bounds what a broken or hostile server can
+make a client do: a body is read a chunk at a time and refused once it
+exceeds MAX_RESPONSE_BYTES once decompressed (4 MiB), the whole exchange
+ends within the request timeout, any bytes decode to JSON or to an
+InvalidResponseError, a Retry-After is capped at MAX_RETRY_AFTER (a day),
+and text the server wrote is cleaned, cut short and stripped of the
+client's credentials before it enters an exception.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
 import logging
 import math
+import re
+import sys
 from typing import Any
+import zlib
 
 import aiohttp
 
@@ -33,9 +45,48 @@ _LOGGER = logging.getLogger(__package__)
 
 DEFAULT_TIMEOUT = 30.0
 
+# The largest body accepted, counted after decompression and enforced while
+# the body streams in: the clients' answers are a few hundred kilobytes at
+# most, so anything larger is a broken or hostile server.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+# The deepest nesting of arrays and objects accepted in a JSON body. Real
+# answers nest less than ten levels.
+MAX_JSON_DEPTH = 64
+
+# The longest wait a Retry-After header can ask for, in seconds (a day).
+MAX_RETRY_AFTER = 24 * 60 * 60.0
+
+# The longest piece of server-provided text (an error message, a code, a
+# field name) copied into an exception.
+MAX_MESSAGE_CHARS = 200
+
+# Control characters other than whitespace (which is collapsed instead),
+# invisible and bidirectional format characters, and lone surrogates. A
+# pattern rather than a test per character: a message may be megabytes long.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+
+# The most rejected fields kept from one error body.
+MAX_FIELD_ERRORS = 20
+
+# How much is read, and decompressed, at a time: the bound on the memory a
+# single step may take, whatever the compression ratio.
+_CHUNK_BYTES = 64 * 1024
+
+# The encodings the clients decompress themselves; asked for explicitly so
+# that no other encoding is expected.
+_ACCEPT_ENCODING = "gzip, deflate"
+
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Read a Retry-After header: seconds, or an HTTP date. None if absent or unreadable."""
+    """Read a Retry-After header: seconds, or an HTTP date. None if absent or unreadable.
+
+    The delay is capped at MAX_RETRY_AFTER: a server asking for years is
+    broken, and its answer must not silence the client for years.
+    """
     if not value:
         return None
     value = value.strip()
@@ -51,13 +102,88 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if not math.isfinite(seconds):
         return None
-    return max(0.0, seconds)
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
+
+
+def clean_text(value: str, secrets: Iterable[str] = (), limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Make server-provided text fit for an exception message or a log line.
+
+    Control and format characters are dropped, whitespace (line breaks
+    included) is collapsed, every known secret is replaced by `***`, and the
+    result is cut to `limit` characters. The order matters: characters are
+    dropped before redacting, so that a secret split by a control character
+    is still found, and the text is cut after redacting, so that a cut never
+    leaves part of a secret.
+    """
+    known = [secret for secret in secrets if secret]
+    margin = max((len(secret) for secret in known), default=0)
+    # Only the start of a long text is read: a message may be megabytes long,
+    # and the work must not grow with it.
+    reach = 16 * limit + margin
+    cut = len(value) > reach
+    text = " ".join(_UNPRINTABLE.sub("", value[:reach]).split())
+    if cut:
+        # A secret straddling the cut would not be found: drop where it may start.
+        text = text[: len(text) - margin].rstrip()
+    for secret in known:
+        text = text.replace(secret, "***")
+    if cut or len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _decompressor(encoding: str, first: int) -> Any:
+    """Return a zlib decompressor for a Content-Encoding, given the first byte of the body.
+
+    "deflate" is meant to be zlib-wrapped, but some servers send raw deflate:
+    a zlib stream starts with a byte whose low half is 8 (the method).
+    """
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    return zlib.decompressobj(zlib.MAX_WBITS if first & 0x0F == 8 else -zlib.MAX_WBITS)
+
+
+def _depth_within(data: Any, limit: int) -> bool:
+    """Say whether arrays and objects nest at most `limit` deep (without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return False
+                stack.append((child, depth + 1))
+    return True
+
+
+def decode_json(raw: bytes) -> tuple[bool, Any]:
+    """Decode a body: (True, the JSON value, None if empty) or (False, None).
+
+    JSON is UTF-8 (RFC 8259), whatever charset a server declares. Whatever the
+    bytes, this only returns: no decoding error escapes, since those carry the
+    body, which may hold a token.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False, None
+    if not text.strip():
+        return True, None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
+    if isinstance(data, dict | list) and not _depth_within(data, MAX_JSON_DEPTH):
+        return False, None
+    return True, data
 
 
 class HttpClient(ABC):
     """A JSON-over-HTTP client of one service."""
 
     service = "API"
+    max_response_bytes = MAX_RESPONSE_BYTES
 
     def __init__(
         self, session: aiohttp.ClientSession, base_url: str, request_timeout: float
@@ -65,12 +191,34 @@ class HttpClient(ABC):
         """Keep the session (owned by the caller) and the checked base URL."""
         self._session = session
         self._base_url = check_base_url(base_url)
+        self._request_timeout = request_timeout
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
 
     @property
     def base_url(self) -> str:
         """The URL requests are sent to."""
         return self._base_url
+
+    @abstractmethod
+    def secrets(self) -> tuple[str, ...]:
+        """Return the credentials this client sends, to be kept out of every message."""
+
+    def clean(self, value: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+        """Return server-provided text cleaned for a message (see clean_text)."""
+        return clean_text(value, self.secrets(), limit)
+
+    def parse[T](self, parser: Callable[[Any], T], data: Any, *extra_secrets: str) -> T:
+        """Read a decoded body with parser, keeping secrets out of any error it raises.
+
+        Parsers quote short strings of the body in their messages; a server
+        may have put a credential in any of them.
+        """
+        try:
+            return parser(data)
+        except InvalidResponseError as err:
+            secrets = (*self.secrets(), *extra_secrets)
+            err.args = (clean_text(str(err), secrets, limit=sys.maxsize),)
+            raise
 
     async def _request(
         self,
@@ -80,38 +228,55 @@ class HttpClient(ABC):
         headers: Mapping[str, str],
         body: Any = None,
     ) -> Any:
-        """Send one request and return the decoded JSON body (None if empty)."""
+        """Send one request and return the decoded JSON body (None if empty).
+
+        The whole exchange, reading the body included, is bounded by the
+        request timeout, and the body by max_response_bytes. Every failure
+        ends as an ApiError that chains to nothing: the exceptions of aiohttp
+        and of decoding may carry request headers or the body.
+        """
         url = f"{self._base_url}{path}"
+        failure: ApiError | None = None
         try:
-            async with self._session.request(
-                method,
-                url,
-                headers=dict(headers),
-                json=body,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as response:
-                text = await response.text()
+            async with (
+                asyncio.timeout(self._request_timeout),
+                self._session.request(
+                    method,
+                    url,
+                    headers={**headers, "Accept-Encoding": _ACCEPT_ENCODING},
+                    json=body,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    # Decompressed here, a step at a time: aiohttp would inflate
+                    # each network read whole, whatever its size once inflated.
+                    auto_decompress=False,
+                ) as response,
+            ):
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
-        except TimeoutError as err:
-            raise CommunicationError(
+                raw = await self._read_body(response, method, path)
+        except TimeoutError:
+            failure = CommunicationError(
                 f"{self.service} did not answer {method} {path} in time", service=self.service
-            ) from err
+            )
         except aiohttp.ClientError as err:
-            raise CommunicationError(
+            failure = CommunicationError(
                 f"Could not reach {self.service} for {method} {path}: {err.__class__.__name__}",
                 service=self.service,
-            ) from err
+            )
+        except ValueError:
+            # aiohttp refuses a header holding a line break (header injection).
+            failure = RequestError(
+                f"Could not send {method} {path} to {self.service}: "
+                "a header holds a character HTTP does not allow",
+                service=self.service,
+            )
+        if failure is not None:
+            # Raised here, outside the handlers, so that it chains to nothing.
+            raise failure
         _LOGGER.debug("%s %s %s -> %s", self.service, method, path, status)
 
-        data: Any = None
-        decoded = True
-        if text.strip():
-            try:
-                data = json.loads(text)
-            except ValueError:
-                decoded = False
+        decoded, data = decode_json(raw)
         if status < 300:
             if not decoded:
                 raise InvalidResponseError(
@@ -121,9 +286,67 @@ class HttpClient(ABC):
             return data
         raise self._error(status, data, retry_after)
 
+    async def _read_body(
+        self, response: aiohttp.ClientResponse, method: str, path: str
+    ) -> bytearray:
+        """Read the body a chunk at a time, decompressing it, up to max_response_bytes."""
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise InvalidResponseError(
+                f"{self.service} answered {method} {path} with a body in an unknown encoding",
+                service=self.service,
+            )
+        body = bytearray()
+        decompressor: Any = None
+        failed = False
+        async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+            if encoding in ("", "identity"):
+                self._append(body, chunk, method, path)
+                continue
+            if decompressor is None:
+                decompressor = _decompressor(encoding, chunk[0])
+            pending = chunk
+            try:
+                # max_length bounds each step: a bomb yields its output a
+                # chunk at a time, and the limit stops it early.
+                while pending:
+                    self._append(body, decompressor.decompress(pending, _CHUNK_BYTES), method, path)
+                    pending = decompressor.unconsumed_tail
+            except zlib.error:
+                failed = True
+                break
+        if failed:
+            raise InvalidResponseError(
+                f"{self.service} answered {method} {path} with a compressed body that could not be read",
+                service=self.service,
+            )
+        if decompressor is not None:
+            self._append(body, decompressor.flush(), method, path)
+        return body
+
+    def _append(self, body: bytearray, data: bytes, method: str, path: str) -> None:
+        if len(body) + len(data) > self.max_response_bytes:
+            raise InvalidResponseError(
+                f"{self.service} answered {method} {path} with a body larger than "
+                f"{self.max_response_bytes} bytes",
+                service=self.service,
+            )
+        body += data
+
     def _error(self, status: int, data: Any, retry_after: str | None) -> ApiError:
-        """Turn an error status and its body into an exception."""
+        """Turn an error status and its body into an exception.
+
+        Everything the server wrote is cleaned first: it may quote the
+        request's credentials, or hold control characters meant for a log.
+        """
         code, detail, field_errors = self.describe_error(data)
+        if code is not None:
+            code = self.clean(code, 64) or None
+        detail = self.clean(detail)
+        field_errors = tuple(
+            (self.clean(path), self.clean(message))
+            for path, message in field_errors[:MAX_FIELD_ERRORS]
+        )
         reason = f"{self.service} answered HTTP {status}"
         if code:
             reason += f" ({code})"

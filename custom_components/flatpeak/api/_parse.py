@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from .exceptions import InvalidResponseError
+from .validation import MAX_ID_LENGTH
 
 # Short strings are shown in error messages to help the user; long ones are
 # not, because a long string in a response may be a token.
@@ -172,6 +173,24 @@ class Reader:
     def string(self, key: str) -> str:
         """Return a required, non-empty string field."""
         value = self.opt_string(key)
+        if not value:
+            raise self.error(key, "the field is missing")
+        return value
+
+    def opt_identifier(self, key: str) -> str | None:
+        """Return an identifier, or None when absent.
+
+        Identifiers go into request paths, so one longer than any real
+        identifier is refused here rather than sent back.
+        """
+        value = self.opt_string(key)
+        if value is not None and len(value) > MAX_ID_LENGTH:
+            raise self.error(key, f"expected an identifier, got {describe(value)}")
+        return value
+
+    def identifier(self, key: str) -> str:
+        """Return a required identifier."""
+        value = self.opt_identifier(key)
         if not value:
             raise self.error(key, "the field is missing")
         return value

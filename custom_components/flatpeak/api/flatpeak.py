@@ -71,11 +71,14 @@ class FlatpeakClient(HttpClient):
         super().__init__(session, base_url, request_timeout)
         self.account_id = check_id(account_id, "acc")
         credentials = f"{account_id}:{api_key}".encode()
+        self._api_key = api_key
         self._basic = "Basic " + base64.b64encode(credentials).decode("ascii")
         self._api_version = api_version
         # Looked up at each call (not bound once), so that a patched clock applies.
         self._clock = clock or (lambda: time.monotonic())
         self._token: Token | None = None
+        # The token before the current one: a server may still quote it.
+        self._previous_token: str | None = None
         self._renew_at = 0.0
         self._token_lock = asyncio.Lock()
 
@@ -87,6 +90,15 @@ class FlatpeakClient(HttpClient):
     def live_mode(self) -> bool | None:
         """Whether the key is a live key; None until the first login."""
         return self._token.live_mode if self._token else None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the API key, the Basic credentials and the bearer tokens."""
+        tokens = (self._token.bearer_token if self._token else None, self._previous_token)
+        return (
+            self._api_key,
+            self._basic.removeprefix("Basic "),
+            *(token for token in tokens if token),
+        )
 
     def describe_error(self, data: Any) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
         """Read Flatpeak's error object (`code`, `message`)."""
@@ -110,7 +122,10 @@ class FlatpeakClient(HttpClient):
 
     async def _login(self) -> Token:
         data = await self._request("GET", "/login", headers=self._headers(self._basic))
-        token = Token.from_json(data)
+        sent = data.get("bearer_token") if isinstance(data, dict) else None
+        token = self.parse(Token.from_json, data, *([sent] if isinstance(sent, str) else []))
+        if self._token is not None:
+            self._previous_token = self._token.bearer_token
         self._token = token
         self._renew_at = self._clock() + token.expires_in * TOKEN_RENEWAL_FRACTION
         return token
@@ -143,7 +158,7 @@ class FlatpeakClient(HttpClient):
     async def get_device(self, device_id: str) -> Device:
         """Return a device (`GET /devices/{id}`)."""
         check_id(device_id, "dev")
-        return Device.from_json(await self._call("GET", f"/devices/{device_id}"))
+        return self.parse(Device.from_json, await self._call("GET", f"/devices/{device_id}"))
 
     async def create_device(
         self,
@@ -180,7 +195,7 @@ class FlatpeakClient(HttpClient):
                 "properties": properties or None,
             }
         )
-        return Device.from_json(await self._call("POST", "/devices", body))
+        return self.parse(Device.from_json, await self._call("POST", "/devices", body))
 
     async def submit_device_state(
         self,
@@ -221,14 +236,15 @@ class FlatpeakClient(HttpClient):
             }
         )
         data = await self._call("PUT", f"/devices/{device_id}/state", body)
-        return DeviceStateRecord.from_json(data)
+        return self.parse(DeviceStateRecord.from_json, data)
 
     # Locations, schedules, prices
 
     async def get_location_status(self, location_id: str) -> LocationStatus:
         """Return the tariff connection status of a location."""
         check_id(location_id, "loc")
-        return LocationStatus.from_json(await self._call("GET", f"/locations/{location_id}/status"))
+        data = await self._call("GET", f"/locations/{location_id}/status")
+        return self.parse(LocationStatus.from_json, data)
 
     async def schedule_by_soc(
         self, device_id: str, location_id: str, horizon_hours: float | None = None
@@ -240,7 +256,8 @@ class FlatpeakClient(HttpClient):
         check_id(device_id, "dev")
         check_id(location_id, "loc")
         body = _without_none({"location_id": location_id, "schedule_horizon": horizon_hours})
-        return SocSchedule.from_json(await self._call("POST", f"/schedules/soc/{device_id}", body))
+        data = await self._call("POST", f"/schedules/soc/{device_id}", body)
+        return self.parse(SocSchedule.from_json, data)
 
     async def get_prices(
         self,
@@ -260,4 +277,4 @@ class FlatpeakClient(HttpClient):
             "end_time": _utc_text(end),
             "tariff_direction": str(direction),
         }
-        return Prices.from_json(await self._call("POST", "/prices", body))
+        return self.parse(Prices.from_json, await self._call("POST", "/prices", body))

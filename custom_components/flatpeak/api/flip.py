@@ -123,8 +123,8 @@ class FlipEvent:
     def from_reader(cls, doc: Reader) -> Self:
         """Read an event object."""
         return cls(
-            id=doc.string("id"),
-            program_id=doc.opt_string("program_id"),
+            id=doc.identifier("id"),
+            program_id=doc.opt_identifier("program_id"),
             target_type=doc.opt_enum("target_type", FlipTargetType),
             target_ids=doc.strings("target_ids"),
             actions=tuple(FlipAction.from_reader(item) for item in doc.objects("actions")),
@@ -148,6 +148,16 @@ def _field_path(loc: Any) -> str:
     return path
 
 
+def _events(data: Any) -> tuple[FlipEvent, ...]:
+    """Read the list of events."""
+    if not isinstance(data, list):
+        raise InvalidResponseError(
+            f"{_SERVICE} sent an unexpected list of events: expected a list, got {describe(data)}",
+            service=_SERVICE,
+        )
+    return tuple(FlipEvent.from_json(item, f"[{index}]") for index, item in enumerate(data))
+
+
 class FlipClient(HttpClient):
     """Talks to the Flip Utility API with one API key."""
 
@@ -163,11 +173,16 @@ class FlipClient(HttpClient):
     ) -> None:
         """Prepare a client; nothing is sent until the first call."""
         super().__init__(session, base_url, request_timeout)
+        self._api_key = api_key
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
     def __repr__(self) -> str:
         """Never show the key."""
         return f"FlipClient(base_url={self.base_url!r})"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the API key."""
+        return (self._api_key,)
 
     def describe_error(self, data: Any) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
         """Read Flip's error envelope, naming each rejected field and why."""
@@ -210,17 +225,12 @@ class FlipClient(HttpClient):
             "actions": [action.to_json() for action in actions],
         }
         data = await self._request("POST", "/v1/events", headers=self._headers, body=body)
-        return FlipEvent.from_json(data)
+        return self.parse(FlipEvent.from_json, data)
 
     async def list_events(self) -> tuple[FlipEvent, ...]:
         """Return every event of the programs the key can see (`GET /v1/events`)."""
         data = await self._request("GET", "/v1/events", headers=self._headers)
-        if not isinstance(data, list):
-            raise InvalidResponseError(
-                f"{_SERVICE} sent an unexpected list of events: expected a list, got {describe(data)}",
-                service=_SERVICE,
-            )
-        return tuple(FlipEvent.from_json(item, f"[{index}]") for index, item in enumerate(data))
+        return self.parse(_events, data)
 
     async def cancel_event(self, event_id: str) -> None:
         """Cancel an event that has not completed (`DELETE /v1/events/{id}`)."""

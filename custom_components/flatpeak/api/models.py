@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+import re
 from typing import Any, Self
 
 from ._parse import ENERGY_UNITS_WH, POWER_UNITS_W, Reader
@@ -58,6 +59,10 @@ class TariffDirection(StrEnum):
     LOCAL = "LOCAL"
 
 
+# What a bearer token may hold: visible ASCII, as a header value allows,
+# and a sane length (real ones are under 2 kB).
+BEARER_TOKEN = re.compile(r"[\x21-\x7e]{1,8192}")
+
 TARIFF_ELEMENTS = (
     "commodity_import",
     "commodity_export",
@@ -82,8 +87,13 @@ class Token:
         expires_in = doc.number("expires_in")
         if expires_in <= 0:
             raise doc.error("expires_in", "expected a positive number of seconds")
+        bearer_token = doc.string("bearer_token")
+        if not BEARER_TOKEN.fullmatch(bearer_token):
+            # It goes into a header: a line break there would be refused by
+            # aiohttp at the next request, or inject a header. Not quoted.
+            raise doc.error("bearer_token", "expected a token of printable ASCII characters")
         return cls(
-            bearer_token=doc.string("bearer_token"),
+            bearer_token=bearer_token,
             expires_in=expires_in,
             live_mode=doc.boolean("live_mode", default=False),
         )
@@ -108,7 +118,7 @@ class Provider:
     def from_reader(cls, doc: Reader) -> Self:
         """Read a provider object."""
         return cls(
-            id=doc.opt_string("id"),
+            id=doc.opt_identifier("id"),
             display_name=doc.opt_string("display_name"),
             logo_url=doc.opt_string("logo_url"),
         )
@@ -127,7 +137,7 @@ class Tariff:
     def from_reader(cls, doc: Reader) -> Self:
         """Read a tariff object."""
         return cls(
-            id=doc.opt_string("id"),
+            id=doc.opt_identifier("id"),
             display_name=doc.opt_string("display_name"),
             structure_type=doc.opt_enum("structure_type", StructureType),
             contract_end_date=doc.opt_timestamp("contract_end_date"),
@@ -179,7 +189,7 @@ class LocationStatus:
                 elements[name] = TariffElement.from_reader(element)
         return cls(
             source=data,
-            id=doc.string("id"),
+            id=doc.identifier("id"),
             live_mode=doc.boolean("live_mode", default=False),
             time_created=doc.opt_timestamp("time_created"),
             elements=elements,
@@ -264,7 +274,7 @@ class VppParticipation:
         """Read a VPP participation object."""
         state = doc.opt_string("current_state")
         return cls(
-            id=doc.opt_string("id"),
+            id=doc.opt_identifier("id"),
             provider_name=doc.opt_string("provider_name"),
             programme_name=doc.opt_string("programme_name"),
             current_state=state.upper() if state else None,
@@ -314,7 +324,7 @@ class Device:
 
         return cls(
             source=data,
-            id=doc.string("id"),
+            id=doc.identifier("id"),
             live_mode=doc.boolean("live_mode", default=False),
             controlled=doc.opt_boolean("controlled"),
             reference_id=doc.opt_string("reference_id"),
@@ -394,8 +404,8 @@ class DeviceStateRecord:
         """Read a `PUT /devices/{id}/state` answer."""
         doc = Reader(data)
         return cls(
-            id=doc.string("id"),
-            device_id=doc.opt_string("device_id"),
+            id=doc.identifier("id"),
+            device_id=doc.opt_identifier("device_id"),
             time_created=doc.opt_timestamp("time_created"),
         )
 
@@ -500,9 +510,9 @@ class SocSchedule:
         sessions = (ChargingSession.from_reader(item) for item in doc.objects("data"))
         return cls(
             source=data,
-            id=doc.opt_string("id"),
-            device_id=doc.opt_string("device_id"),
-            location_id=doc.opt_string("location_id"),
+            id=doc.opt_identifier("id"),
+            device_id=doc.opt_identifier("device_id"),
+            location_id=doc.opt_identifier("location_id"),
             timezone=doc.opt_string("location_timezone") or doc.opt_string("timezone"),
             currency_code=currency.upper() if currency else None,
             live_mode=doc.boolean("live_mode", default=False),
@@ -563,8 +573,8 @@ class Prices:
         periods = (PricePeriod.from_reader(item) for item in doc.objects("data"))
         return cls(
             source=data,
-            id=doc.opt_string("id"),
-            location_id=doc.opt_string("location_id"),
+            id=doc.opt_identifier("id"),
+            location_id=doc.opt_identifier("location_id"),
             timezone=doc.opt_string("location_timezone") or doc.opt_string("timezone"),
             currency_code=currency.upper() if currency else None,
             direction=doc.opt_enum("tariff_direction", TariffDirection),

@@ -14,7 +14,11 @@ FLATPEAK_ID = re.compile(r"^[a-z]{2,4}_[A-Za-z0-9]+$")
 
 # Flip event identifiers are UUIDs; group and program identifiers are
 # caller-chosen words (`^[\w-]+$` in Flip's schema).
-FLIP_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+FLIP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+# The longest identifier accepted, from the user or in a response: real ones
+# are under 40 characters, and an identifier ends up in a request path.
+MAX_ID_LENGTH = 128
 
 
 def check_id(value: str, prefix: str | None = None, *, service: str = "Flatpeak") -> str:
@@ -24,7 +28,7 @@ def check_id(value: str, prefix: str | None = None, *, service: str = "Flatpeak"
     that kind.
     """
     pattern = FLATPEAK_ID if service == "Flatpeak" else FLIP_ID
-    if not isinstance(value, str) or not pattern.fullmatch(value):
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH or not pattern.fullmatch(value):
         raise InvalidIdError(f"{_show(value)} is not a valid {service} identifier", service=service)
     if prefix is not None and not value.startswith(f"{prefix}_"):
         raise InvalidIdError(
