@@ -23,7 +23,7 @@ from .coordinator import (
     StatusCoordinator,
     TimedCoordinator,
 )
-from .devices import async_own_flatpeak_device
+from .devices import async_register_flatpeak_device
 from .dispatch import async_remove_dispatch, async_setup_dispatcher
 from .repairs import async_delete_issues, async_update_issues
 from .services import async_setup_services
@@ -81,7 +81,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     async_update_issues(hass, entry)
 
     entry.async_on_unload(entry.add_update_listener(_async_reload))
-    async_own_flatpeak_device(hass, entry)
+    data.registry_device_id = async_register_flatpeak_device(hass, entry, data.device.latest)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     data.soc.async_start()
     return True

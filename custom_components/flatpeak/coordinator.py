@@ -92,6 +92,8 @@ class FlatpeakData:
     soc: StateOfChargeLink
     # Only when the entry has a Flip dispatch.
     dispatcher: FlipDispatcher | None = None
+    # The registry ID of the Flatpeak device, registered before the platforms.
+    registry_device_id: str = ""
 
     @property
     def coordinators(self) -> tuple[FlatpeakCoordinator[Any], ...]:

@@ -40,16 +40,27 @@ def device_info(entry: ConfigEntry, device: Device | None) -> DeviceInfo:
     )
 
 
-def flip_device_info(entry: ConfigEntry) -> DeviceInfo:
+# Since 2026.x a device links to its parent by registry ID; `via_device`, an
+# identifier, is deprecated there and the only way before.
+LINK_BY_ID = "via_device_id" in DeviceInfo.__annotations__
+
+
+def flip_device_info(entry: ConfigEntry, flatpeak_device_id: str) -> DeviceInfo:
     """Return the device of the entry's Flip dispatch: a service for the Flatpeak device."""
-    return DeviceInfo(
+    info = DeviceInfo(
         identifiers={flip_identifier(entry)},
         name=f"{entry.title} Flip dispatch",
         manufacturer="Flip",
         model="Utility API dispatch",
         entry_type=DeviceEntryType.SERVICE,
-        via_device=flatpeak_identifier(entry),
     )
+    link: dict[str, Any] = (
+        {"via_device_id": flatpeak_device_id}
+        if LINK_BY_ID
+        else {"via_device": flatpeak_identifier(entry)}
+    )
+    info.update(link)  # type: ignore[typeddict-item]
+    return info
 
 
 # Since 2026.8 a device has one `config_subentry_id`; before, a set per config entry.
@@ -64,17 +75,20 @@ def _subentries(device: dr.DeviceEntry, entry_id: str) -> set[str | None]:
 
 
 @callback
-def async_own_flatpeak_device(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Give the Flatpeak device back to the main entry, out of any subentry.
+def async_register_flatpeak_device(
+    hass: HomeAssistant, entry: ConfigEntry, device: Device | None
+) -> str:
+    """Register the entry's Flatpeak device in the main entry, and return its registry ID.
 
+    Run before the platforms, so that the Flip dispatch device can link to it.
     Versions before 0.2 put the Flip dispatch's entities on the Flatpeak device
     under the Flip subentry, which adds (before 2026.8) or moves (since) the
-    device into that subentry. Run before the platforms, it leaves nothing for
-    Home Assistant to move or warn about.
+    device into that subentry: it is given back to the main entry here, which
+    leaves nothing for Home Assistant to move or warn about.
     """
     registry = dr.async_get(hass)
     identifier = flatpeak_identifier(entry)
-    device = next(
+    known = next(
         (
             item
             for item in dr.async_entries_for_config_entry(registry, entry.entry_id)
@@ -82,21 +96,22 @@ def async_own_flatpeak_device(hass: HomeAssistant, entry: ConfigEntry) -> None:
         ),
         None,
     )
-    if device is None:
-        return
-    wrong = _subentries(device, entry.entry_id) - {None}
-    if not wrong:
-        return
-    LOGGER.info("Moving the device of %s out of its Flip dispatch", entry.title)
-    if hasattr(device, SINGLE_OWNER):
-        updater: Any = registry.async_update_device  # new_config_subentry_id: 2026.8
-        updater(device.id, new_config_subentry_id=None)
-        return
-    # Before 2026.8: add the main entry first, so that the device always has an owner.
-    registry.async_update_device(
-        device.id, add_config_entry_id=entry.entry_id, add_config_subentry_id=None
-    )
-    for subentry_id in wrong:
-        registry.async_update_device(
-            device.id, remove_config_entry_id=entry.entry_id, remove_config_subentry_id=subentry_id
-        )
+    if known is not None and (wrong := _subentries(known, entry.entry_id) - {None}):
+        LOGGER.info("Moving the device of %s out of its Flip dispatch", entry.title)
+        if hasattr(known, SINGLE_OWNER):
+            updater: Any = registry.async_update_device  # new_config_subentry_id: 2026.8
+            updater(known.id, new_config_subentry_id=None)
+        else:
+            # Add the main entry first, so that the device always has an owner.
+            registry.async_update_device(
+                known.id, add_config_entry_id=entry.entry_id, add_config_subentry_id=None
+            )
+            for subentry_id in wrong:
+                registry.async_update_device(
+                    known.id,
+                    remove_config_entry_id=entry.entry_id,
+                    remove_config_subentry_id=subentry_id,
+                )
+    return registry.async_get_or_create(
+        config_entry_id=entry.entry_id, **device_info(entry, device)
+    ).id

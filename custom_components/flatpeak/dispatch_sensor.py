@@ -117,7 +117,9 @@ class FlipSensor(FlatpeakEntity, SensorEntity):
         """Create the sensor on the dispatch's own device."""
         super().__init__(data, "schedule", description)
         self.dispatcher = dispatcher
-        self._attr_device_info = flip_device_info(self.coordinator.config_entry)
+        self._attr_device_info = flip_device_info(
+            self.coordinator.config_entry, data.registry_device_id
+        )
 
     async def async_added_to_hass(self) -> None:
         """Follow the dispatcher as well as the schedule."""

@@ -223,8 +223,11 @@ async def test_every_entity_across_the_clock_change(
         {"dateTime": case.local_end},
     )
 
-    # Nothing failed on the way.
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # Nothing failed on the way. (The test HTTP server's access log cannot read
+    # a frozen clock's local offset on newer aiohttp: that is the test's clock.)
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.ERROR and r.name != "aiohttp.access"
+    ]
 
 
 @pytest.mark.parametrize(
