@@ -244,7 +244,12 @@ class FlipDispatchSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             data, errors = await self._async_validate(user_input)
             if not errors:
-                return self.async_update_and_abort(entry, subentry, title=_title(data), data=data)
+                # Not async_update_and_abort: since 2026.x it shows Home Assistant's
+                # own wording unless given a reason, which 2025.4 does not take.
+                self.hass.config_entries.async_update_subentry(
+                    entry, subentry, title=_title(data), data=data
+                )
+                return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(

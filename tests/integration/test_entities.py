@@ -58,14 +58,18 @@ async def test_device(
 ) -> None:
     await setup_entry(hass, mock_config_entry)
 
-    device = device_registry.async_get_device(identifiers={("flatpeak", sandbox.device_id)})
-    assert device is not None
+    (device,) = (
+        device
+        for device in dr.async_entries_for_config_entry(device_registry, mock_config_entry.entry_id)
+        if ("flatpeak", sandbox.device_id) in device.identifiers
+    )
     assert device == snapshot(
         exclude=lambda prop, path: prop
         in (
             "id",
             "config_entries",
             "config_entries_subentries",
+            "config_entry_id",
             "created_at",
             "modified_at",
             "primary_config_entry",

@@ -17,6 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.api import DEFAULT_FLIP_URL
+from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.dispatch_plan import SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
@@ -293,6 +294,8 @@ async def test_reconfiguring_the_dispatch_moves_its_events(
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    # Our own wording, not Home Assistant's generic one.
+    assert result.get("translation_domain") in (None, DOMAIN)
     assert entry.subentries[subentry_id].data["target_ids"] == ["dev-battery-2"]
     # Reloaded: the event for the old target is cancelled, one for the new sent.
     assert live_keys(scheduled) == Counter([window(*A, target="dev-battery-2")])
