@@ -94,8 +94,8 @@ from .const import (
     MIN_SCHEDULE_HORIZON,
     MIN_SCHEDULE_INTERVAL,
     MIN_STATUS_INTERVAL,
+    SUBENTRY_TYPE,
 )
-from .dispatch_plan import SUBENTRY_TYPE
 from .flip_flow import FlipDispatchSubentryFlow
 
 # The collapsed part of a form that holds the API address.

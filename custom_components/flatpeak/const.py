@@ -1,4 +1,8 @@
-"""Constants of the Flatpeak integration."""
+"""Constants of the Flatpeak integration.
+
+Free of Home Assistant imports, so that the pure modules (schedule, dispatch
+plan) can share them.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,11 @@ from datetime import timedelta
 import logging
 from typing import Final
 
-from homeassistant.const import Platform
-
 DOMAIN: Final = "flatpeak"
 LOGGER = logging.getLogger(__package__)
 
-PLATFORMS: Final = [
-    Platform.BINARY_SENSOR,
-    Platform.CALENDAR,
-    Platform.EVENT,
-    Platform.NUMBER,
-    Platform.SENSOR,
-]
+# Home Assistant's platform names (its Platform enum holds the same strings).
+PLATFORMS: Final = ("binary_sensor", "calendar", "event", "number", "sensor")
 
 # Config entry data (CONF_API_KEY and CONF_URL come from homeassistant.const).
 CONF_ACCOUNT_ID: Final = "account_id"
@@ -52,6 +49,24 @@ MIN_LEAD_TIME: Final = 0
 MAX_LEAD_TIME: Final = 240
 MIN_PRICE_INTERVAL: Final = 15
 MAX_PRICE_INTERVAL: Final = 1440
+
+# The subentry that holds a Flip dispatch, and its fields.
+SUBENTRY_TYPE: Final = "flip_dispatch"
+CONF_PROGRAM_ID = "program_id"
+CONF_TARGET_TYPE = "target_type"
+CONF_TARGET_IDS = "target_ids"
+CONF_AUTO_DISPATCH = "auto_dispatch"
+CONF_MIN_LEAD_TIME = "min_lead_time"  # minutes
+CONF_MIN_DURATION = "min_duration"  # minutes
+CONF_BACKUP_RESERVE = "backup_reserve"  # percent, optional
+
+# Flip's guidance to manufacturers is to send commands 24 hours to 10 minutes
+# ahead; a window shorter than a quarter of an hour is not worth a command.
+DEFAULT_MIN_LEAD_TIME = 10
+DEFAULT_MIN_DURATION = 15
+MAX_MIN_LEAD_TIME = 1440
+MIN_MIN_DURATION = 1
+MAX_MIN_DURATION = 1440
 
 # How far ahead prices are fetched: enough for the next change and tomorrow's plan.
 PRICE_HORIZON: Final = timedelta(hours=48)

@@ -54,11 +54,10 @@ from .api import (
     RequestError,
     SocSchedule,
 )
-from .const import DOMAIN, LOGGER, retry_delay
+from .const import DOMAIN, LOGGER, SUBENTRY_TYPE, retry_delay
 from .dispatch_plan import (
     ORIGIN_ACTION,
     ORIGIN_WINDOW,
-    SUBENTRY_TYPE,
     Dispatched,
     DispatchSettings,
     EventKey,

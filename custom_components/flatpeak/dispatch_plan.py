@@ -12,31 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 import re
 from typing import Any, Self
 
-from homeassistant.util import dt as dt_util
-
-from .api import ChargingSlot, FlipAction, FlipEvent, FlipMode, FlipPowerMode, RequestError
-
-# The subentry that holds a Flip dispatch, and its fields.
-SUBENTRY_TYPE = "flip_dispatch"
-CONF_PROGRAM_ID = "program_id"
-CONF_TARGET_TYPE = "target_type"
-CONF_TARGET_IDS = "target_ids"
-CONF_AUTO_DISPATCH = "auto_dispatch"
-CONF_MIN_LEAD_TIME = "min_lead_time"  # minutes
-CONF_MIN_DURATION = "min_duration"  # minutes
-CONF_BACKUP_RESERVE = "backup_reserve"  # percent, optional
-
-# Flip's guidance to manufacturers is to send commands 24 hours to 10 minutes
-# ahead; a window shorter than a quarter of an hour is not worth a command.
-DEFAULT_MIN_LEAD_TIME = 10
-DEFAULT_MIN_DURATION = 15
-MAX_MIN_LEAD_TIME = 1440
-MIN_MIN_DURATION = 1
-MAX_MIN_DURATION = 1440
+from .api import (
+    ChargingSlot,
+    FlipAction,
+    FlipEvent,
+    FlipMode,
+    FlipPowerMode,
+    RequestError,
+    utc_text,
+)
+from .const import (
+    CONF_AUTO_DISPATCH,
+    CONF_BACKUP_RESERVE,
+    CONF_MIN_DURATION,
+    CONF_MIN_LEAD_TIME,
+    CONF_PROGRAM_ID,
+    CONF_TARGET_IDS,
+    CONF_TARGET_TYPE,
+    DEFAULT_MIN_DURATION,
+    DEFAULT_MIN_LEAD_TIME,
+)
 
 # Who asked for an event: the schedule (a window, created automatically or by
 # the dispatch_window action) or an explicit action. Reconciliation cancels
@@ -82,11 +81,7 @@ class DispatchSettings:
 
 def _utc_seconds(moment: datetime) -> datetime:
     """Return an instant in UTC, to the whole second: the precision Flip is sent."""
-    return dt_util.as_utc(moment).replace(microsecond=0)
-
-
-def _text(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,7 +159,7 @@ class EventKey:
             "target_type": self.target_type,
             "target_ids": list(self.target_ids),
             "mode": self.mode,
-            "starts_at": _text(self.starts_at),
+            "starts_at": utc_text(self.starts_at),
             "duration_s": self.duration_s,
             "power_mode": self.power_mode,
             "setpoint_w": self.setpoint_w,
@@ -177,7 +172,10 @@ class EventKey:
         """Read a stored key; raise ValueError, whatever is wrong with it."""
         if not isinstance(data, dict):
             raise ValueError("a stored event key is not an object")  # noqa: TRY004
-        starts_at = dt_util.parse_datetime(str(data.get("starts_at")))
+        try:
+            starts_at = datetime.fromisoformat(str(data.get("starts_at")))
+        except ValueError:
+            starts_at = None
         if starts_at is None or starts_at.tzinfo is None:
             raise ValueError("a stored event key has no valid start")
         try:

@@ -45,8 +45,7 @@ from .api import (
     check_base_url,
     check_id,
 )
-from .const import LOGGER
-from .dispatch_plan import (
+from .const import (
     CONF_AUTO_DISPATCH,
     CONF_BACKUP_RESERVE,
     CONF_MIN_DURATION,
@@ -56,6 +55,7 @@ from .dispatch_plan import (
     CONF_TARGET_TYPE,
     DEFAULT_MIN_DURATION,
     DEFAULT_MIN_LEAD_TIME,
+    LOGGER,
     MAX_MIN_DURATION,
     MAX_MIN_LEAD_TIME,
     MIN_MIN_DURATION,

@@ -488,10 +488,16 @@ def test_https_or_loopback_urls_are_accepted(session: aiohttp.ClientSession, url
     assert "sk_test_1" not in repr(client)
 
 
-def test_timestamps_must_be_aware() -> None:
-    from custom_components.flatpeak.api.flatpeak import _utc_text
+def test_timestamps_are_sent_in_utc_and_must_be_aware() -> None:
+    from zoneinfo import ZoneInfo
 
-    assert _utc_text(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00Z"
+    from custom_components.flatpeak.api import utc_text
+
+    assert utc_text(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00Z"
+    summer = datetime(2026, 7, 1, 9, 30, tzinfo=ZoneInfo("Europe/London"))
+    assert utc_text(summer) == "2026-07-01T08:30:00Z"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        utc_text(datetime(2026, 1, 1))  # noqa: DTZ001
 
 
 async def test_an_error_page_that_is_not_json(flatpeak: FlatpeakClient, sandbox: Sandbox) -> None:

@@ -12,8 +12,7 @@ from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.dispatch_plan import SUBENTRY_TYPE
+from custom_components.flatpeak.const import DOMAIN, SUBENTRY_TYPE
 from sandbox import Sandbox
 
 from .common import PREFIX

@@ -17,8 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.api import DEFAULT_FLIP_URL
-from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.dispatch_plan import SUBENTRY_TYPE
+from custom_components.flatpeak.const import DOMAIN, SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
 from .common import session, setup_entry, state

@@ -50,6 +50,7 @@ from .models import (
     Token,
     VppParticipation,
 )
+from .timefmt import utc_text
 from .validation import MAX_ID_LENGTH, check_base_url, check_id, is_loopback_host
 
 __all__ = [
@@ -101,4 +102,5 @@ __all__ = [
     "check_base_url",
     "check_id",
     "is_loopback_host",
+    "utc_text",
 ]

@@ -23,6 +23,7 @@ from .models import (
     TariffDirection,
     Token,
 )
+from .timefmt import utc_text
 from .validation import check_id
 
 DEFAULT_FLATPEAK_URL = "https://api.flatpeak.com"
@@ -34,12 +35,6 @@ FLATPEAK_API_VERSION = "2026-08-01.busbar"
 # Renew a token when this share of its lifetime has passed, so that a
 # request never leaves with a token about to expire.
 TOKEN_RENEWAL_FRACTION = 0.9
-
-
-def _utc_text(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("timestamps sent to Flatpeak must be timezone-aware")
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -225,7 +220,7 @@ class FlatpeakClient(HttpClient):
                 raise ValueError(f"{name} must be between 0 and 100, not {percent}")
         body = _without_none(
             {
-                "time": _utc_text(time),
+                "time": utc_text(time),
                 "state_of_charge_percent": state_of_charge_percent,
                 "target_state_of_charge_percent": target_state_of_charge_percent,
                 "location_id": location_id,
@@ -273,8 +268,8 @@ class FlatpeakClient(HttpClient):
             raise ValueError("the end of a price period must come after its start")
         body = {
             "location_id": location_id,
-            "start_time": _utc_text(start),
-            "end_time": _utc_text(end),
+            "start_time": utc_text(start),
+            "end_time": utc_text(end),
             "tariff_direction": str(direction),
         }
         return self.parse(Prices.from_json, await self._call("POST", "/prices", body))

@@ -13,6 +13,7 @@ import aiohttp
 from ._http import DEFAULT_TIMEOUT, HttpClient, text_of
 from ._parse import Reader, describe
 from .exceptions import InvalidResponseError
+from .timefmt import utc_text
 from .validation import check_id
 
 DEFAULT_FLIP_URL = "https://api-utility.flip.energy"
@@ -48,12 +49,6 @@ class FlipTargetType(StrEnum):
     SITE = "SITE"
 
 
-def _utc_text(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("timestamps sent to Flip must be timezone-aware")
-    return value.isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlipAction:
     """One instruction of an event: a mode from `starts_at` for `duration_s` seconds."""
@@ -71,7 +66,7 @@ class FlipAction:
         """Return the action as Flip expects it; unset fields are left out."""
         body: dict[str, Any] = {
             "mode": str(self.mode),
-            "starts_at": _utc_text(self.starts_at),
+            "starts_at": utc_text(self.starts_at),
             "duration_s": self.duration_s,
         }
         optional = {
