@@ -28,7 +28,6 @@ from homeassistant.const import (
     PERCENTAGE,
     UnitOfEnergy,
     UnitOfPower,
-    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
@@ -36,15 +35,9 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 import voluptuous as vol
 
@@ -66,37 +59,15 @@ from .api import (
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_DEVICE_ID,
-    CONF_DEVICE_INTERVAL,
-    CONF_LEAD_TIME,
     CONF_LOCATION_ID,
-    CONF_PRICE_INTERVAL,
-    CONF_SCHEDULE_HORIZON,
-    CONF_SCHEDULE_INTERVAL,
     CONF_SOC_ENTITY,
-    CONF_STATUS_INTERVAL,
-    DEFAULT_DEVICE_INTERVAL,
-    DEFAULT_LEAD_TIME,
-    DEFAULT_PRICE_INTERVAL,
-    DEFAULT_SCHEDULE_HORIZON,
-    DEFAULT_SCHEDULE_INTERVAL,
-    DEFAULT_STATUS_INTERVAL,
     DOMAIN,
     LOGGER,
-    MAX_DEVICE_INTERVAL,
-    MAX_LEAD_TIME,
-    MAX_PRICE_INTERVAL,
-    MAX_SCHEDULE_HORIZON,
-    MAX_SCHEDULE_INTERVAL,
-    MAX_STATUS_INTERVAL,
-    MIN_DEVICE_INTERVAL,
-    MIN_LEAD_TIME,
-    MIN_PRICE_INTERVAL,
-    MIN_SCHEDULE_HORIZON,
-    MIN_SCHEDULE_INTERVAL,
-    MIN_STATUS_INTERVAL,
+    OPTIONS,
     SUBENTRY_TYPE,
 )
 from .flip_flow import FlipDispatchSubentryFlow
+from .selectors import PASSWORD, TEXT, URL, number, option_fields
 
 # The collapsed part of a form that holds the API address.
 SECTION_ADVANCED = "advanced"
@@ -127,11 +98,6 @@ ID_FIELDS = ((CONF_ACCOUNT_ID, "acc"), (CONF_DEVICE_ID, "dev"), (CONF_LOCATION_I
 
 # Flatpeak's error code for an account that is switched off or out of subscription.
 ACCOUNT_DISABLED = "account_disabled"
-
-TEXT = TextSelector()
-PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-
 
 # Schemas
 
@@ -166,18 +132,8 @@ def _register_schema(*, expanded: bool) -> vol.Schema:
     return vol.Schema({**_credential_fields(), **_advanced_section(expanded=expanded)})
 
 
-def _number(
-    unit: str, *, step: float = 0.1, minimum: float = 0, maximum: float = 1000
-) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=step,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
+def _amount(unit: str) -> Any:
+    return number(unit, minimum=0, maximum=1000, step=0.1)
 
 
 def _register_device_schema() -> vol.Schema:
@@ -195,9 +151,9 @@ def _register_device_schema() -> vol.Schema:
             vol.Optional(CONF_MANUFACTURER): TEXT,
             vol.Optional(CONF_MODEL_NAME): TEXT,
             vol.Required(CONF_LOCATION_ID): TEXT,
-            vol.Required(CONF_CAPACITY): _number(UnitOfEnergy.KILO_WATT_HOUR),
-            vol.Required(CONF_CHARGE_POWER): _number(UnitOfPower.KILO_WATT),
-            vol.Optional(CONF_DISCHARGE_POWER): _number(UnitOfPower.KILO_WATT),
+            vol.Required(CONF_CAPACITY): _amount(UnitOfEnergy.KILO_WATT_HOUR),
+            vol.Required(CONF_CHARGE_POWER): _amount(UnitOfPower.KILO_WATT),
+            vol.Optional(CONF_DISCHARGE_POWER): _amount(UnitOfPower.KILO_WATT),
         }
     )
 
@@ -224,58 +180,14 @@ def _reconfigure_schema(*, expanded: bool) -> vol.Schema:
 
 REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): PASSWORD})
 
-# Each option: its key, default, bounds and unit.
-OPTIONS: tuple[tuple[str, int, int, int, str], ...] = (
-    (
-        CONF_SCHEDULE_HORIZON,
-        DEFAULT_SCHEDULE_HORIZON,
-        MIN_SCHEDULE_HORIZON,
-        MAX_SCHEDULE_HORIZON,
-        UnitOfTime.HOURS,
-    ),
-    (
-        CONF_SCHEDULE_INTERVAL,
-        DEFAULT_SCHEDULE_INTERVAL,
-        MIN_SCHEDULE_INTERVAL,
-        MAX_SCHEDULE_INTERVAL,
-        UnitOfTime.MINUTES,
-    ),
-    (
-        CONF_STATUS_INTERVAL,
-        DEFAULT_STATUS_INTERVAL,
-        MIN_STATUS_INTERVAL,
-        MAX_STATUS_INTERVAL,
-        UnitOfTime.MINUTES,
-    ),
-    (
-        CONF_DEVICE_INTERVAL,
-        DEFAULT_DEVICE_INTERVAL,
-        MIN_DEVICE_INTERVAL,
-        MAX_DEVICE_INTERVAL,
-        UnitOfTime.HOURS,
-    ),
-    (CONF_LEAD_TIME, DEFAULT_LEAD_TIME, MIN_LEAD_TIME, MAX_LEAD_TIME, UnitOfTime.MINUTES),
-    (
-        CONF_PRICE_INTERVAL,
-        DEFAULT_PRICE_INTERVAL,
-        MIN_PRICE_INTERVAL,
-        MAX_PRICE_INTERVAL,
-        UnitOfTime.MINUTES,
-    ),
-)
-
-_OPTION_FIELDS: dict[vol.Marker, Any] = {
-    vol.Optional(CONF_SOC_ENTITY): EntitySelector(
-        EntitySelectorConfig(domain=["sensor", "number", "input_number"])
-    ),
-}
-_OPTION_FIELDS.update(
+OPTIONS_SCHEMA = vol.Schema(
     {
-        vol.Required(key, default=default): _number(unit, step=1, minimum=minimum, maximum=maximum)
-        for key, default, minimum, maximum, unit in OPTIONS
+        vol.Optional(CONF_SOC_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain=["sensor", "number", "input_number"])
+        ),
+        **option_fields(OPTIONS),
     }
 )
-OPTIONS_SCHEMA = vol.Schema(_OPTION_FIELDS)
 
 
 # Input checks
@@ -657,9 +569,9 @@ class FlatpeakOptionsFlow(OptionsFlow):
             if soc_entity and (error := _check_soc_entity(self.hass, soc_entity)):
                 errors[CONF_SOC_ENTITY] = error
             else:
-                # The number fields give floats; every other option is a whole number.
+                # The number fields give floats; the options are whole numbers.
                 options: dict[str, Any] = {
-                    key: round(value) for key, value in user_input.items() if key != CONF_SOC_ENTITY
+                    option.key: option.value(user_input) for option in OPTIONS
                 }
                 if soc_entity:
                     options[CONF_SOC_ENTITY] = soc_entity

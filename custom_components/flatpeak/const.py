@@ -6,9 +6,11 @@ plan) can share them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 import logging
-from typing import Final
+from typing import Any, Final
 
 DOMAIN: Final = "flatpeak"
 LOGGER = logging.getLogger(__package__)
@@ -21,52 +23,75 @@ CONF_ACCOUNT_ID: Final = "account_id"
 CONF_DEVICE_ID: Final = "device_id"
 CONF_LOCATION_ID: Final = "location_id"
 
-# Options, with their defaults and bounds.
-CONF_SCHEDULE_HORIZON: Final = "schedule_horizon"  # hours
-CONF_SCHEDULE_INTERVAL: Final = "schedule_interval"  # minutes
-CONF_STATUS_INTERVAL: Final = "status_interval"  # minutes
-CONF_DEVICE_INTERVAL: Final = "device_interval"  # hours
-CONF_LEAD_TIME: Final = "lead_time"  # minutes
-CONF_PRICE_INTERVAL: Final = "price_interval"  # minutes
-CONF_SOC_ENTITY: Final = "soc_entity"  # the battery's state-of-charge entity
+# The battery's state-of-charge entity, an option.
+CONF_SOC_ENTITY: Final = "soc_entity"
 
-DEFAULT_SCHEDULE_HORIZON: Final = 24
-DEFAULT_SCHEDULE_INTERVAL: Final = 30
-DEFAULT_STATUS_INTERVAL: Final = 60
-DEFAULT_DEVICE_INTERVAL: Final = 24
-DEFAULT_LEAD_TIME: Final = 15
-DEFAULT_PRICE_INTERVAL: Final = 60
+MINUTE: Final = timedelta(minutes=1)
+HOUR: Final = timedelta(hours=1)
 
-MIN_SCHEDULE_HORIZON: Final = 1
-MAX_SCHEDULE_HORIZON: Final = 72
-MIN_SCHEDULE_INTERVAL: Final = 5
-MAX_SCHEDULE_INTERVAL: Final = 240
-MIN_STATUS_INTERVAL: Final = 15
-MAX_STATUS_INTERVAL: Final = 1440
-MIN_DEVICE_INTERVAL: Final = 1
-MAX_DEVICE_INTERVAL: Final = 168
-MIN_LEAD_TIME: Final = 0
-MAX_LEAD_TIME: Final = 240
-MIN_PRICE_INTERVAL: Final = 15
-MAX_PRICE_INTERVAL: Final = 1440
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A whole number a user sets in a form: its key, default, range and unit.
+
+    The forms show it from here, and the code that uses it reads it through
+    `value` or `duration`: one statement of each option.
+    """
+
+    key: str
+    default: int
+    minimum: int
+    maximum: int
+    unit: timedelta | None = None  # one step of the value, for durations
+
+    def value(self, data: Mapping[str, Any]) -> int:
+        """Return the option's value in data (the default when absent), within its range."""
+        value = data.get(self.key)
+        if value is None:
+            return self.default
+        return min(max(round(float(value)), self.minimum), self.maximum)
+
+    @property
+    def default_duration(self) -> timedelta:
+        """Return the default as a duration."""
+        return self.duration({})
+
+    def duration(self, data: Mapping[str, Any]) -> timedelta:
+        """Return the option's value as a duration."""
+        if self.unit is None:
+            raise TypeError(f"{self.key} is not a duration")
+        return self.unit * self.value(data)
+
+
+# The entry's options, in the order the options form shows them.
+SCHEDULE_HORIZON: Final = Option("schedule_horizon", 24, 1, 72, HOUR)
+SCHEDULE_INTERVAL: Final = Option("schedule_interval", 30, 5, 240, MINUTE)
+STATUS_INTERVAL: Final = Option("status_interval", 60, 15, 1440, MINUTE)
+DEVICE_INTERVAL: Final = Option("device_interval", 24, 1, 168, HOUR)
+LEAD_TIME: Final = Option("lead_time", 15, 0, 240, MINUTE)
+PRICE_INTERVAL: Final = Option("price_interval", 60, 15, 1440, MINUTE)
+OPTIONS: Final = (
+    SCHEDULE_HORIZON,
+    SCHEDULE_INTERVAL,
+    STATUS_INTERVAL,
+    DEVICE_INTERVAL,
+    LEAD_TIME,
+    PRICE_INTERVAL,
+)
 
 # The subentry that holds a Flip dispatch, and its fields.
 SUBENTRY_TYPE: Final = "flip_dispatch"
-CONF_PROGRAM_ID = "program_id"
-CONF_TARGET_TYPE = "target_type"
-CONF_TARGET_IDS = "target_ids"
-CONF_AUTO_DISPATCH = "auto_dispatch"
-CONF_MIN_LEAD_TIME = "min_lead_time"  # minutes
-CONF_MIN_DURATION = "min_duration"  # minutes
-CONF_BACKUP_RESERVE = "backup_reserve"  # percent, optional
+CONF_PROGRAM_ID: Final = "program_id"
+CONF_TARGET_TYPE: Final = "target_type"
+CONF_TARGET_IDS: Final = "target_ids"
+CONF_AUTO_DISPATCH: Final = "auto_dispatch"
 
 # Flip's guidance to manufacturers is to send commands 24 hours to 10 minutes
 # ahead; a window shorter than a quarter of an hour is not worth a command.
-DEFAULT_MIN_LEAD_TIME = 10
-DEFAULT_MIN_DURATION = 15
-MAX_MIN_LEAD_TIME = 1440
-MIN_MIN_DURATION = 1
-MAX_MIN_DURATION = 1440
+MIN_LEAD_TIME: Final = Option("min_lead_time", 10, 0, 1440, MINUTE)
+MIN_DURATION: Final = Option("min_duration", 15, 1, 1440, MINUTE)
+# Optional: no default, the battery's own reserve then applies.
+BACKUP_RESERVE: Final = Option("backup_reserve", 0, 0, 100)
 
 # How far ahead prices are fetched: enough for the next change and tomorrow's plan.
 PRICE_HORIZON: Final = timedelta(hours=48)

@@ -42,25 +42,20 @@ from .api import (
 )
 from .const import (
     CONF_DEVICE_ID,
-    CONF_DEVICE_INTERVAL,
-    CONF_LEAD_TIME,
     CONF_LOCATION_ID,
-    CONF_PRICE_INTERVAL,
-    CONF_SCHEDULE_HORIZON,
-    CONF_SCHEDULE_INTERVAL,
-    CONF_STATUS_INTERVAL,
-    DEFAULT_DEVICE_INTERVAL,
-    DEFAULT_LEAD_TIME,
-    DEFAULT_PRICE_INTERVAL,
-    DEFAULT_SCHEDULE_HORIZON,
-    DEFAULT_SCHEDULE_INTERVAL,
-    DEFAULT_STATUS_INTERVAL,
+    DEVICE_INTERVAL,
     DOMAIN,
     JITTER_FRACTION,
+    LEAD_TIME,
     LOGGER,
     PRICE_HORIZON,
+    PRICE_INTERVAL,
+    SCHEDULE_HORIZON,
+    SCHEDULE_INTERVAL,
+    STATUS_INTERVAL,
     TARIFF_PROBLEM_CODES,
     TARIFF_PROBLEM_RETRY,
+    Option,
     retry_delay,
 )
 from .listeners import ListenerGuard
@@ -152,9 +147,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
     config_entry: FlatpeakConfigEntry
     kind: str
     model: type[T]
-    interval_option: str
-    default_interval: int
-    interval_unit: timedelta
+    interval: Option
     # How long a cached answer is still shown after fetches start failing;
     # None: as long as it says something about the future (the schedule).
     stale_after: timedelta | None = None
@@ -169,9 +162,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         """Set up the coordinator at its normal interval."""
         self.client = client
         self.cache = cache
-        self.base_interval: timedelta = self.interval_unit * int(
-            entry.options.get(self.interval_option, self.default_interval)
-        )
+        self.base_interval = self.interval.duration(entry.options)
         super().__init__(
             hass,
             LOGGER,
@@ -315,9 +306,7 @@ class DeviceCoordinator(FlatpeakCoordinator[Device]):
     kind = "device"
     model = Device
     stale_after = timedelta(days=2)
-    interval_option = CONF_DEVICE_INTERVAL
-    default_interval = DEFAULT_DEVICE_INTERVAL
-    interval_unit = timedelta(hours=1)
+    interval = DEVICE_INTERVAL
 
     async def _fetch(self) -> Device:
         return await self.client.get_device(self.config_entry.data[CONF_DEVICE_ID])
@@ -329,9 +318,7 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
     kind = "status"
     model = LocationStatus
     stale_after = timedelta(hours=6)
-    interval_option = CONF_STATUS_INTERVAL
-    default_interval = DEFAULT_STATUS_INTERVAL
-    interval_unit = timedelta(minutes=1)
+    interval = STATUS_INTERVAL
 
     async def _fetch(self) -> LocationStatus:
         # Shared with the other devices at this location, for one interval.
@@ -462,9 +449,7 @@ class ScheduleCoordinator(TimedCoordinator[SocSchedule]):
 
     kind = "schedule"
     model = SocSchedule
-    interval_option = CONF_SCHEDULE_INTERVAL
-    default_interval = DEFAULT_SCHEDULE_INTERVAL
-    interval_unit = timedelta(minutes=1)
+    interval = SCHEDULE_INTERVAL
 
     def __init__(
         self,
@@ -475,8 +460,8 @@ class ScheduleCoordinator(TimedCoordinator[SocSchedule]):
     ) -> None:
         """Set up the coordinator with the entry's horizon and lead time."""
         options = entry.options
-        self.lead_time = timedelta(minutes=int(options.get(CONF_LEAD_TIME, DEFAULT_LEAD_TIME)))
-        self.horizon_hours = int(options.get(CONF_SCHEDULE_HORIZON, DEFAULT_SCHEDULE_HORIZON))
+        self.lead_time = LEAD_TIME.duration(options)
+        self.horizon_hours = SCHEDULE_HORIZON.value(options)
         self._plan: ChargingPlan | None = None
         super().__init__(hass, entry, client, cache)
 
@@ -517,9 +502,7 @@ class PriceCoordinator(TimedCoordinator[Prices]):
     """The location's prices in one direction, which change at known instants."""
 
     model = Prices
-    interval_option = CONF_PRICE_INTERVAL
-    default_interval = DEFAULT_PRICE_INTERVAL
-    interval_unit = timedelta(minutes=1)
+    interval = PRICE_INTERVAL
 
     def __init__(
         self,

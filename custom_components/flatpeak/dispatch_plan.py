@@ -26,15 +26,13 @@ from .api import (
     utc_text,
 )
 from .const import (
+    BACKUP_RESERVE,
     CONF_AUTO_DISPATCH,
-    CONF_BACKUP_RESERVE,
-    CONF_MIN_DURATION,
-    CONF_MIN_LEAD_TIME,
     CONF_PROGRAM_ID,
     CONF_TARGET_IDS,
     CONF_TARGET_TYPE,
-    DEFAULT_MIN_DURATION,
-    DEFAULT_MIN_LEAD_TIME,
+    MIN_DURATION,
+    MIN_LEAD_TIME,
 )
 
 # Who asked for an event: the schedule (a window, created automatically or by
@@ -58,24 +56,23 @@ class DispatchSettings:
     target_type: str
     target_ids: tuple[str, ...]
     auto_dispatch: bool = True
-    min_lead_time: timedelta = timedelta(minutes=DEFAULT_MIN_LEAD_TIME)
-    min_duration: timedelta = timedelta(minutes=DEFAULT_MIN_DURATION)
+    min_lead_time: timedelta = MIN_LEAD_TIME.default_duration
+    min_duration: timedelta = MIN_DURATION.default_duration
     backup_reserve: int | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         """Read the settings from a subentry's data."""
-        reserve = data.get(CONF_BACKUP_RESERVE)
         return cls(
             program_id=str(data[CONF_PROGRAM_ID]),
             target_type=str(data[CONF_TARGET_TYPE]),
             target_ids=tuple(sorted(str(target) for target in data[CONF_TARGET_IDS])),
             auto_dispatch=bool(data.get(CONF_AUTO_DISPATCH, True)),
-            min_lead_time=timedelta(
-                minutes=int(data.get(CONF_MIN_LEAD_TIME, DEFAULT_MIN_LEAD_TIME))
+            min_lead_time=MIN_LEAD_TIME.duration(data),
+            min_duration=MIN_DURATION.duration(data),
+            backup_reserve=(
+                None if data.get(BACKUP_RESERVE.key) is None else BACKUP_RESERVE.value(data)
             ),
-            min_duration=timedelta(minutes=int(data.get(CONF_MIN_DURATION, DEFAULT_MIN_DURATION))),
-            backup_reserve=None if reserve is None else int(reserve),
         )
 
 

@@ -14,19 +14,13 @@ import re
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
-from homeassistant.const import CONF_API_KEY, CONF_URL, PERCENTAGE, UnitOfTime
+from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 import voluptuous as vol
 
@@ -46,21 +40,17 @@ from .api import (
     check_id,
 )
 from .const import (
+    BACKUP_RESERVE,
     CONF_AUTO_DISPATCH,
-    CONF_BACKUP_RESERVE,
-    CONF_MIN_DURATION,
-    CONF_MIN_LEAD_TIME,
     CONF_PROGRAM_ID,
     CONF_TARGET_IDS,
     CONF_TARGET_TYPE,
-    DEFAULT_MIN_DURATION,
-    DEFAULT_MIN_LEAD_TIME,
     LOGGER,
-    MAX_MIN_DURATION,
-    MAX_MIN_LEAD_TIME,
-    MIN_MIN_DURATION,
+    MIN_DURATION,
+    MIN_LEAD_TIME,
     SUBENTRY_TYPE,
 )
+from .selectors import PASSWORD, TEXT, option_fields, option_number
 
 # Flip keys are `fl_…`, sent in an HTTP header: no whitespace.
 FLIP_KEY_FORMAT = re.compile(r"^fl_\S+$")
@@ -68,21 +58,6 @@ FLIP_KEY_FORMAT = re.compile(r"^fl_\S+$")
 TARGET_SEPARATORS = re.compile(r"[\s,;]+")
 
 TARGET_TYPES = [kind.lower() for kind in FlipTargetType]
-
-TEXT = TextSelector()
-PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-
-
-def _minutes(minimum: int, maximum: int) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=1,
-            unit_of_measurement=UnitOfTime.MINUTES,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
 
 
 def dispatch_schema() -> vol.Schema:
@@ -107,21 +82,8 @@ def dispatch_schema() -> vol.Schema:
             ),
             vol.Optional(CONF_TARGET_IDS): TEXT,
             vol.Required(CONF_AUTO_DISPATCH, default=True): BooleanSelector(),
-            vol.Required(CONF_MIN_LEAD_TIME, default=DEFAULT_MIN_LEAD_TIME): _minutes(
-                0, MAX_MIN_LEAD_TIME
-            ),
-            vol.Required(CONF_MIN_DURATION, default=DEFAULT_MIN_DURATION): _minutes(
-                MIN_MIN_DURATION, MAX_MIN_DURATION
-            ),
-            vol.Optional(CONF_BACKUP_RESERVE): NumberSelector(
-                NumberSelectorConfig(
-                    min=0,
-                    max=100,
-                    step=1,
-                    unit_of_measurement=PERCENTAGE,
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
+            **option_fields((MIN_LEAD_TIME, MIN_DURATION)),
+            vol.Optional(BACKUP_RESERVE.key): option_number(BACKUP_RESERVE),
         }
     )
 
@@ -157,7 +119,6 @@ def check_dispatch_input(values: Mapping[str, Any]) -> tuple[dict[str, Any], dic
             check_id(target, service="Flip")
         except InvalidIdError:
             errors[CONF_TARGET_IDS] = "invalid_target_ids"
-    reserve = values.get(CONF_BACKUP_RESERVE)
     data: dict[str, Any] = {
         CONF_API_KEY: api_key,
         CONF_URL: url,
@@ -165,9 +126,11 @@ def check_dispatch_input(values: Mapping[str, Any]) -> tuple[dict[str, Any], dic
         CONF_TARGET_TYPE: target_type,
         CONF_TARGET_IDS: list(dict.fromkeys(target_ids)),
         CONF_AUTO_DISPATCH: bool(values.get(CONF_AUTO_DISPATCH, True)),
-        CONF_MIN_LEAD_TIME: round(values.get(CONF_MIN_LEAD_TIME, DEFAULT_MIN_LEAD_TIME)),
-        CONF_MIN_DURATION: round(values.get(CONF_MIN_DURATION, DEFAULT_MIN_DURATION)),
-        CONF_BACKUP_RESERVE: None if reserve is None else round(reserve),
+        MIN_LEAD_TIME.key: MIN_LEAD_TIME.value(values),
+        MIN_DURATION.key: MIN_DURATION.value(values),
+        BACKUP_RESERVE.key: (
+            None if values.get(BACKUP_RESERVE.key) is None else BACKUP_RESERVE.value(values)
+        ),
     }
     return data, errors
 

@@ -16,12 +16,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.flatpeak.const import (
     CONF_ACCOUNT_ID,
     CONF_DEVICE_ID,
-    CONF_LEAD_TIME,
     CONF_LOCATION_ID,
-    CONF_PRICE_INTERVAL,
-    CONF_SCHEDULE_INTERVAL,
-    CONF_STATUS_INTERVAL,
     DOMAIN,
+    LEAD_TIME,
+    PRICE_INTERVAL,
+    SCHEDULE_INTERVAL,
+    STATUS_INTERVAL,
 )
 from sandbox import Sandbox
 
@@ -87,9 +87,9 @@ def quiet_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
         data=mock_config_entry.data,
         unique_id=mock_config_entry.unique_id,
         options={
-            CONF_SCHEDULE_INTERVAL: 240,
-            CONF_STATUS_INTERVAL: 1440,
-            CONF_PRICE_INTERVAL: 1440,
-            CONF_LEAD_TIME: 15,
+            SCHEDULE_INTERVAL.key: 240,
+            STATUS_INTERVAL.key: 1440,
+            PRICE_INTERVAL.key: 1440,
+            LEAD_TIME.key: 15,
         },
     )

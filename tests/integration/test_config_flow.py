@@ -24,20 +24,14 @@ from custom_components.flatpeak.api import DEFAULT_FLATPEAK_URL, FlatpeakClient
 from custom_components.flatpeak.const import (
     CONF_ACCOUNT_ID,
     CONF_DEVICE_ID,
-    CONF_DEVICE_INTERVAL,
-    CONF_LEAD_TIME,
     CONF_LOCATION_ID,
-    CONF_PRICE_INTERVAL,
-    CONF_SCHEDULE_HORIZON,
-    CONF_SCHEDULE_INTERVAL,
-    CONF_STATUS_INTERVAL,
-    DEFAULT_DEVICE_INTERVAL,
-    DEFAULT_LEAD_TIME,
-    DEFAULT_PRICE_INTERVAL,
-    DEFAULT_SCHEDULE_HORIZON,
-    DEFAULT_SCHEDULE_INTERVAL,
-    DEFAULT_STATUS_INTERVAL,
+    DEVICE_INTERVAL,
     DOMAIN,
+    LEAD_TIME,
+    PRICE_INTERVAL,
+    SCHEDULE_HORIZON,
+    SCHEDULE_INTERVAL,
+    STATUS_INTERVAL,
 )
 from sandbox import Fault, Sandbox
 
@@ -755,39 +749,39 @@ async def test_options(hass: HomeAssistant, mock_config_entry: MockConfigEntry) 
         if marker.default is not vol.UNDEFINED
     }
     assert defaults == {
-        CONF_SCHEDULE_HORIZON: DEFAULT_SCHEDULE_HORIZON,
-        CONF_SCHEDULE_INTERVAL: DEFAULT_SCHEDULE_INTERVAL,
-        CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
-        CONF_DEVICE_INTERVAL: DEFAULT_DEVICE_INTERVAL,
-        CONF_LEAD_TIME: DEFAULT_LEAD_TIME,
-        CONF_PRICE_INTERVAL: DEFAULT_PRICE_INTERVAL,
+        SCHEDULE_HORIZON.key: SCHEDULE_HORIZON.default,
+        SCHEDULE_INTERVAL.key: SCHEDULE_INTERVAL.default,
+        STATUS_INTERVAL.key: STATUS_INTERVAL.default,
+        DEVICE_INTERVAL.key: DEVICE_INTERVAL.default,
+        LEAD_TIME.key: LEAD_TIME.default,
+        PRICE_INTERVAL.key: PRICE_INTERVAL.default,
     }
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_SCHEDULE_HORIZON: 48.0,
-            CONF_SCHEDULE_INTERVAL: 15.0,
-            CONF_STATUS_INTERVAL: 120.0,
-            CONF_DEVICE_INTERVAL: 12.0,
-            CONF_LEAD_TIME: 0.0,
-            CONF_PRICE_INTERVAL: 30.0,
+            SCHEDULE_HORIZON.key: 48.0,
+            SCHEDULE_INTERVAL.key: 15.0,
+            STATUS_INTERVAL.key: 120.0,
+            DEVICE_INTERVAL.key: 12.0,
+            LEAD_TIME.key: 0.0,
+            PRICE_INTERVAL.key: 30.0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert mock_config_entry.options == {
-        CONF_SCHEDULE_HORIZON: 48,
-        CONF_SCHEDULE_INTERVAL: 15,
-        CONF_STATUS_INTERVAL: 120,
-        CONF_DEVICE_INTERVAL: 12,
-        CONF_LEAD_TIME: 0,
-        CONF_PRICE_INTERVAL: 30,
+        SCHEDULE_HORIZON.key: 48,
+        SCHEDULE_INTERVAL.key: 15,
+        STATUS_INTERVAL.key: 120,
+        DEVICE_INTERVAL.key: 12,
+        LEAD_TIME.key: 0,
+        PRICE_INTERVAL.key: 30,
     }
     assert all(type(value) is int for value in mock_config_entry.options.values())
 
     # Opened again, the form shows what was stored.
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    assert suggested(result, CONF_SCHEDULE_HORIZON) == 48
+    assert suggested(result, SCHEDULE_HORIZON.key) == 48
 
 
 async def test_options_out_of_bounds(
@@ -797,5 +791,5 @@ async def test_options_out_of_bounds(
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_SCHEDULE_HORIZON: 1000}
+            result["flow_id"], {SCHEDULE_HORIZON.key: 1000}
         )

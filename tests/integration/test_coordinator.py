@@ -12,12 +12,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import (
-    CONF_LEAD_TIME,
-    CONF_SCHEDULE_HORIZON,
-    CONF_SCHEDULE_INTERVAL,
-    DOMAIN,
-)
+from custom_components.flatpeak.const import DOMAIN, LEAD_TIME, SCHEDULE_HORIZON, SCHEDULE_INTERVAL
 from sandbox import Fault, Sandbox
 
 from .common import CHARGING, SCHEDULE_STATUS, setup_entry, state
@@ -119,9 +114,9 @@ async def test_options_shape_fetching_and_a_change_reloads(
         result["flow_id"],
         {
             **result["data_schema"]({}),
-            CONF_SCHEDULE_HORIZON: 48,
-            CONF_SCHEDULE_INTERVAL: 60,
-            CONF_LEAD_TIME: 5,
+            SCHEDULE_HORIZON.key: 48,
+            SCHEDULE_INTERVAL.key: 60,
+            LEAD_TIME.key: 5,
         },
     )
     # The reloaded entry starts from its cache and refreshes in the background.
