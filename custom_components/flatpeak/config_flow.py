@@ -44,15 +44,10 @@ import voluptuous as vol
 from .api import (
     DEFAULT_FLATPEAK_URL,
     ApiError,
-    AuthenticationError,
-    CommunicationError,
     Device,
     DeviceType,
     FlatpeakClient,
     InvalidIdError,
-    NotFoundError,
-    RateLimitError,
-    RequestError,
     check_base_url,
     check_id,
 )
@@ -67,6 +62,7 @@ from .const import (
     SUBENTRY_TYPE,
 )
 from .flip_flow import FlipDispatchSubentryFlow
+from .problems import Problem, classify
 from .selectors import PASSWORD, TEXT, URL, number, option_fields
 
 # The collapsed part of a form that holds the API address.
@@ -95,9 +91,6 @@ API_KEY_FORMAT = re.compile(r"^sk_(?:live|test)_\S+$")
 
 # Each identifier field and the prefix its identifiers carry.
 ID_FIELDS = ((CONF_ACCOUNT_ID, "acc"), (CONF_DEVICE_ID, "dev"), (CONF_LOCATION_ID, "loc"))
-
-# Flatpeak's error code for an account that is switched off or out of subscription.
-ACCOUNT_DISABLED = "account_disabled"
 
 # Schemas
 
@@ -222,21 +215,23 @@ def _check_formats(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
     return data, errors
 
 
+# The form error of each problem a user can act on: the field it is about, and its key.
+FORM_ERRORS: dict[Problem, tuple[str, str]] = {
+    Problem.ACCOUNT_DISABLED: ("base", "account_disabled"),
+    Problem.INVALID_AUTH: ("base", "invalid_auth"),
+    Problem.NOT_FOUND: (CONF_DEVICE_ID, "device_not_found"),
+    Problem.RATE_LIMITED: ("base", "rate_limited"),
+    Problem.CANNOT_CONNECT: ("base", "cannot_connect"),
+    Problem.LOCATIONS_INVALID: (CONF_LOCATION_ID, "location_not_found"),
+}
+
+
 def _known_error(err: Exception) -> dict[str, str] | None:
     """Return the form error for a failure the user can act on, else None."""
-    if isinstance(err, ApiError) and err.code == ACCOUNT_DISABLED:
-        return {"base": "account_disabled"}
-    if isinstance(err, AuthenticationError):
-        return {"base": "invalid_auth"}
-    if isinstance(err, NotFoundError):
-        return {CONF_DEVICE_ID: "device_not_found"}
-    if isinstance(err, RateLimitError):
-        return {"base": "rate_limited"}
-    if isinstance(err, CommunicationError):
-        return {"base": "cannot_connect"}
-    if isinstance(err, RequestError) and err.code == "locations_invalid":
-        return {CONF_LOCATION_ID: "location_not_found"}
-    return None
+    if not isinstance(err, ApiError) or (found := FORM_ERRORS.get(classify(err))) is None:
+        return None
+    field, key = found
+    return {field: key}
 
 
 def _errors_for(err: Exception) -> dict[str, str]:

@@ -27,15 +27,10 @@ import voluptuous as vol
 from .api import (
     DEFAULT_FLIP_URL,
     FLIP_SANDBOX_URL,
-    AuthenticationError,
-    CommunicationError,
+    ApiError,
     FlipClient,
     FlipTargetType,
     InvalidIdError,
-    InvalidResponseError,
-    NotFoundError,
-    RateLimitError,
-    RequestError,
     check_base_url,
     check_id,
 )
@@ -50,6 +45,7 @@ from .const import (
     MIN_LEAD_TIME,
     SUBENTRY_TYPE,
 )
+from .problems import Problem, classify
 from .selectors import PASSWORD, TEXT, option_fields, option_number
 
 # Flip keys are `fl_…`, sent in an HTTP header: no whitespace.
@@ -58,6 +54,16 @@ FLIP_KEY_FORMAT = re.compile(r"^fl_\S+$")
 TARGET_SEPARATORS = re.compile(r"[\s,;]+")
 
 TARGET_TYPES = [kind.lower() for kind in FlipTargetType]
+
+# The form error of each problem a user can act on: the field it is about, and its key.
+FORM_ERRORS: dict[Problem, tuple[str, str]] = {
+    Problem.INVALID_AUTH: ("base", "invalid_auth"),
+    Problem.NOT_FOUND: (CONF_URL, "not_flip"),
+    Problem.INVALID_RESPONSE: (CONF_URL, "not_flip"),
+    Problem.RATE_LIMITED: ("base", "rate_limited"),
+    Problem.CANNOT_CONNECT: ("base", "cannot_connect"),
+    Problem.SERVER_ERROR: ("base", "cannot_connect"),
+}
 
 
 def dispatch_schema() -> vol.Schema:
@@ -158,24 +164,13 @@ class FlipDispatchSubentryFlow(ConfigSubentryFlow):
         )
         try:
             await client.list_events()
-        except AuthenticationError:
-            errors[CONF_API_KEY] = "invalid_auth"
-        except NotFoundError:
-            errors[CONF_URL] = "not_flip"
-        except RateLimitError:
-            errors["base"] = "rate_limited"
-        except CommunicationError:
-            errors["base"] = "cannot_connect"
-        except InvalidResponseError:
-            errors[CONF_URL] = "not_flip"
-        except RequestError as err:
-            if err.status is None or err.status < 500:
+        except ApiError as err:
+            if (found := FORM_ERRORS.get(classify(err))) is None:
+                # The client's messages never hold the key.
                 LOGGER.error("Flip refused to list events: %s", err)
-                errors["base"] = "unknown"
-            else:
-                errors["base"] = "cannot_connect"
+                found = ("base", "unknown")
+            errors[found[0]] = found[1]
         except Exception as err:  # noqa: BLE001 - every failure becomes a form error
-            # The client's messages never hold the key.
             LOGGER.error("Unexpected error while checking the Flip dispatch", exc_info=err)
             errors["base"] = "unknown"
         return data, errors

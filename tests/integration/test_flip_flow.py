@@ -187,8 +187,8 @@ async def test_malformed_input_is_named_before_any_request(
 @pytest.mark.parametrize(
     ("fault", "changes", "errors"),
     [
-        (None, {CONF_API_KEY: "fl_0000_unknown"}, {CONF_API_KEY: "invalid_auth"}),
-        (Fault(route="flip_event_list", status=403), {}, {CONF_API_KEY: "invalid_auth"}),
+        (None, {CONF_API_KEY: "fl_0000_unknown"}, {"base": "invalid_auth"}),
+        (Fault(route="flip_event_list", status=403), {}, {"base": "invalid_auth"}),
         (None, {"url_suffix": "/somewhere"}, {CONF_URL: "not_flip"}),
         (Fault(route="flip_event_list", kind="malformed_json"), {}, {CONF_URL: "not_flip"}),
         (Fault(route="flip_event_list", status=429), {}, {"base": "rate_limited"}),
@@ -284,7 +284,7 @@ async def test_reconfiguring_the_dispatch_moves_its_events(
     result = await submit(
         hass, result, form_input(scheduled, sandbox_url, api_key="fl_not_accepted")
     )
-    assert result["errors"] == {CONF_API_KEY: "invalid_auth"}
+    assert result["errors"] == {"base": "invalid_auth"}
 
     result = await submit(
         hass, result, form_input(scheduled, sandbox_url, target_ids="dev-battery-2")
