@@ -12,8 +12,8 @@ from homeassistant.util import dt as dt_util
 from .api import ChargingSlot
 from .coordinator import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
+from .presentation import window_data
 from .schedule import ScheduleDiff, diff_windows
-from .services import window_data
 
 PARALLEL_UPDATES = 0
 

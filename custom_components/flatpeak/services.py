@@ -20,11 +20,12 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
-from .api import ApiError, ChargingSlot, FlipAction, PricePeriod, TariffDirection
+from .api import ApiError, FlipAction, PricePeriod, TariffDirection
 from .const import CONF_LOCATION_ID, DOMAIN
 from .coordinator import FlatpeakConfigEntry, FlatpeakData
 from .dispatch import FlipDispatcher
 from .dispatch_plan import Dispatched
+from .presentation import local_iso, window_data
 from .schedule import ChargingPlan
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -117,20 +118,6 @@ def entry_data(call: ServiceCall) -> FlatpeakData:
     return entry.runtime_data
 
 
-def _iso(moment: datetime) -> str:
-    return dt_util.as_local(moment).isoformat()
-
-
-def window_data(slot: ChargingSlot) -> dict[str, Any]:
-    """Return a charging window as actions and events show it: local times, power in kW."""
-    return {
-        "start": _iso(slot.start),
-        "end": _iso(slot.end),
-        "power_kw": None if slot.power_w is None else round(slot.power_w / 1000, 3),
-        "vpp_event": slot.vpp_event,
-    }
-
-
 # refresh
 
 
@@ -190,7 +177,7 @@ def _plan_data(plan: ChargingPlan, now: datetime, data: FlatpeakData) -> dict[st
     updated = data.schedule.last_success_time
     sessions = plan.remaining_sessions(now)
     return {
-        "updated": _iso(updated) if updated else None,
+        "updated": local_iso(updated) if updated else None,
         "currency": plan.schedule.currency_code,
         "planned_energy_kwh": plan.planned_energy_kwh(now),
         "planned_cost": plan.planned_cost(now),
@@ -198,8 +185,8 @@ def _plan_data(plan: ChargingPlan, now: datetime, data: FlatpeakData) -> dict[st
         "windows": [window_data(slot) for slot in plan.slots if slot.end > now],
         "sessions": [
             {
-                "start": _iso(session.start),
-                "end": _iso(session.end),
+                "start": local_iso(session.start),
+                "end": local_iso(session.end),
                 "energy_kwh": None if session.energy_wh is None else session.energy_wh / 1000,
                 "cost": session.cost,
                 "windows": [window_data(slot) for slot in session.slots],
@@ -254,8 +241,8 @@ async def _async_get_prices(call: ServiceCall) -> ServiceResponse:
 
 def _price_data(period: PricePeriod) -> dict[str, Any]:
     return {
-        "start": _iso(period.start),
-        "end": _iso(period.end),
+        "start": local_iso(period.start),
+        "end": local_iso(period.end),
         "price": period.value,
         "confidence": period.confidence,
     }
