@@ -1,4 +1,4 @@
-"""A Retry-After outlives a restart: nothing is sent to Flatpeak before it has passed."""
+"""A Retry-After outlives a restart: nothing is sent before it has passed, to Flatpeak or Flip."""
 
 from __future__ import annotations
 
@@ -18,12 +18,25 @@ from custom_components.flatpeak.shared import SHARED
 from sandbox import Fault, Sandbox
 
 from .common import CHARGING, PREFIX, SCHEDULE_STATUS, session, setup_entry, state
-from .dispatch_common import HOUR, MINUTE, NOW, advance
+from .dispatch_common import (
+    FLIP_STATUS,
+    HOUR,
+    MINUTE,
+    NOW,
+    advance,
+    flip_data,
+    live_keys,
+    refresh_schedule,
+    restart,
+    window,
+    with_flip,
+)
 
 TARIFF_STATUS = f"sensor.{PREFIX}_import_tariff_status"
 BATTERY = "sensor.battery_level"
 RETRY_AFTER = timedelta(seconds=3600)
 A = (NOW + HOUR, NOW + 2 * HOUR)
+B = (NOW + 3 * HOUR, NOW + 4 * HOUR)
 
 
 def plan(*slots: tuple[datetime, datetime]) -> list[dict[str, Any]]:
@@ -34,6 +47,11 @@ def plan(*slots: tuple[datetime, datetime]) -> list[dict[str, Any]]:
 def flatpeak_requests(sandbox: Sandbox) -> int:
     """How many requests Flatpeak received."""
     return sum(n for route, n in sandbox.request_counts.items() if not route.startswith("flip_"))
+
+
+def flip_requests(sandbox: Sandbox) -> int:
+    """How many requests Flip received."""
+    return sum(n for route, n in sandbox.request_counts.items() if route.startswith("flip_"))
 
 
 async def cold_restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -180,3 +198,55 @@ async def test_without_a_cache_the_setup_waits_for_the_deadline(
     await advance(hass, freezer, 10 * MINUTE, MINUTE)
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert scheduled.request_counts["device_get"] == 1
+
+
+@pytest.mark.parametrize("route", ["flip_event_create", "flip_event_list"])
+async def test_a_flip_retry_after_outlives_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    scheduled: Sandbox,
+    sandbox_url: str,
+    mock_config_entry: MockConfigEntry,
+    route: str,
+) -> None:
+    entry = with_flip(mock_config_entry, flip_data(scheduled, sandbox_url))
+    await setup_entry(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert live_keys(scheduled) == {window(*A): 1}
+    scheduled.inject(Fault(route=route, status=429, retry_after="3600"))
+    scheduled.set_schedule_override(plan(A, B))
+    if route == "flip_event_create":
+        await refresh_schedule(hass, entry)
+    else:
+        await restart(hass, entry)  # a restart lists Flip's events first
+    assert scheduled.request_counts[route] >= 1
+    deadline = datetime.now(UTC) + RETRY_AFTER
+
+    freezer.tick(10 * MINUTE)
+    scheduled.reset_counts()
+    await restart(hass, entry)
+    await advance(hass, freezer, 5 * MINUTE, MINUTE)  # past the start grace
+
+    assert flip_requests(scheduled) == 0
+    assert state(hass, FLIP_STATUS) == "error"
+    dispatch = (await async_get_config_entry_diagnostics(hass, entry))["dispatch"]
+    assert dispatch["error"] == "rate_limited"
+    assert dispatch["not_before"] == deadline
+    with pytest.raises(HomeAssistantError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "dispatch_window", {"config_entry_id": entry.entry_id}, blocking=True
+        )
+    assert refused.value.translation_key == "flip_rate_limited"
+
+    await advance(hass, freezer, 40 * MINUTE, 5 * MINUTE)
+    await advance(hass, freezer, 4 * MINUTE, MINUTE)
+    await advance(hass, freezer, MINUTE - timedelta(seconds=1), timedelta(seconds=1))
+    assert datetime.now(UTC) == deadline - timedelta(seconds=1)
+    assert flip_requests(scheduled) == 0
+    # Flatpeak, another service, was asked all along.
+    assert scheduled.request_counts["schedule_soc"] >= 1
+
+    await advance(hass, freezer, 5 * MINUTE, MINUTE)
+    assert scheduled.request_counts["flip_event_list"] == 1
+    assert live_keys(scheduled) == {window(*A): 1, window(*B): 1}
+    assert state(hass, FLIP_STATUS) == "dispatched"
