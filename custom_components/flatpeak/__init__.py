@@ -7,8 +7,10 @@ from typing import Any
 
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
 from .api import TariffDirection, TariffStatus
 from .const import CONF_ACCOUNT_ID, DOMAIN, PLATFORMS
@@ -45,12 +47,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     Entities start from the answers cached before the last shutdown, so that
     a restart while the cloud is down keeps serving the known schedule. Only
     the device must be known: it names the Home Assistant device.
+
+    A Retry-After deadline kept from before the restart holds the client back
+    until it passes: until then, nothing is asked of Flatpeak, the setup's
+    first fetches included.
     """
     client = async_get_client(
         hass, entry.data[CONF_URL], entry.data[CONF_ACCOUNT_ID], entry.data[CONF_API_KEY]
     )
     cache = ResponseCache(hass, entry)
     await cache.async_load()
+    if (deadline := cache.not_before(dt_util.utcnow())) is not None:
+        client.hold_until(deadline)
+    # Any deadline the shared client meets from now on is kept with this entry's answers.
+    entry.async_on_unload(client.add_hold_listener(cache.hold))
     entry.async_on_unload(cache.async_flush)
     schedule = ScheduleCoordinator(hass, entry, client, cache)
     data = FlatpeakData(
@@ -66,6 +76,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     entry.runtime_data = data
 
     if not data.device.restore():
+        if (deadline := client.not_before) is not None:
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="rate_limited_until",
+                translation_placeholders={"time": dt_util.as_local(deadline).isoformat()},
+            )
         await data.device.async_config_entry_first_refresh()
     else:
         _refresh_in_background(hass, entry, data.device)

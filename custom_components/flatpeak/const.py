@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 import logging
 from typing import Any, Final
 
@@ -103,6 +103,29 @@ TARIFF_PROBLEM_RETRY: Final = timedelta(minutes=15)
 # A Retry-After longer than this is capped: honouring "come back in a year" would
 # silently stop the integration (and a huge value does not fit a timedelta).
 MAX_RETRY_AFTER: Final = timedelta(hours=24)
+
+
+# A request held back by a Retry-After is tried again this long after the
+# deadline: Home Assistant's polling timers may fire up to a second early.
+RETRY_AFTER_MARGIN: Final = timedelta(seconds=2)
+
+
+def stored_deadline(value: object, now: datetime) -> datetime | None:
+    """Read a stored Retry-After deadline: None if absent, unreadable or past.
+
+    One further than MAX_RETRY_AFTER ahead (a clock set back, an edited store)
+    is brought back to now + MAX_RETRY_AFTER.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        deadline = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if deadline.tzinfo is None or deadline <= now:
+        return None
+    return min(deadline, now + MAX_RETRY_AFTER)
+
 
 # Failed fetches are retried after 1, 2, 4 … minutes, at most the normal interval.
 FIRST_RETRY: Final = timedelta(minutes=1)

@@ -50,6 +50,7 @@ from .const import (
     LOGGER,
     PRICE_HORIZON,
     PRICE_INTERVAL,
+    RETRY_AFTER_MARGIN,
     SCHEDULE_HORIZON,
     SCHEDULE_INTERVAL,
     STATUS_INTERVAL,
@@ -57,6 +58,7 @@ from .const import (
     TARIFF_PROBLEM_RETRY,
     Option,
     retry_delay,
+    stored_deadline,
 )
 from .listeners import ListenerGuard
 from .repairs import async_update_issues
@@ -70,6 +72,8 @@ if TYPE_CHECKING:
 type FlatpeakConfigEntry = ConfigEntry[FlatpeakData]
 
 STORAGE_VERSION = 1
+# The cache's record of the Retry-After deadline (not a kind of answer).
+RETRY_AFTER_KEY = "retry_after"
 CLOCK_CHECK_INTERVAL = timedelta(minutes=1)
 
 
@@ -102,6 +106,8 @@ class ResponseCache:
 
     Answers are stored as the documents Flatpeak sent and read back through
     the same parsers, so the cache can never hold what the API could not.
+    With them is kept the last Retry-After deadline of the entry's client,
+    so that a restart does not call Flatpeak before it has passed.
     """
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
@@ -122,6 +128,17 @@ class ResponseCache:
         if not isinstance(entry, dict):
             return None, None
         return entry.get("document"), dt_util.parse_datetime(str(entry.get("fetched", "")))
+
+    def not_before(self, now: datetime) -> datetime | None:
+        """Return the stored Retry-After deadline if it is still ahead, capped at a day."""
+        held = self._documents.get(RETRY_AFTER_KEY)
+        return stored_deadline(held.get("until") if isinstance(held, dict) else None, now)
+
+    @callback
+    def hold(self, deadline: datetime) -> None:
+        """Keep a Retry-After deadline; written with the answers."""
+        self._documents[RETRY_AFTER_KEY] = {"until": deadline.isoformat()}
+        self._store.async_delay_save(lambda: self._documents, 2)
 
     @callback
     def remember(self, kind: str, document: Any, fetched: datetime) -> None:
@@ -175,9 +192,16 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.last_success_time: datetime | None = None
         self.error: str | None = None
         self.failures = 0
-        # Until when Flatpeak asked not to be called (Retry-After).
-        self.not_before: datetime | None = None
         self._guard = ListenerGuard(self.kind)
+
+    @property
+    def not_before(self) -> datetime | None:
+        """Until when Flatpeak asked not to be called (Retry-After), if still ahead.
+
+        The client's: Flatpeak limits the account, so a 429 to any request
+        holds back all of them.
+        """
+        return self.client.not_before
 
     @property
     def latest(self) -> T | None:
@@ -253,7 +277,6 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.fresh = True
         self.failures = 0
         self.error = None
-        self.not_before = None
         self.last_success_time = now
         self.update_interval = self._jittered(self.base_interval)
         self.cache.remember(self.kind, data.source, now)
@@ -269,9 +292,11 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         key, placeholders = _explain(err)
         self._failed(key)
         retry_after = err.retry_after if isinstance(err, RateLimitError) else None
-        delay = retry_delay(self.failures, self.base_interval, retry_after)
-        if retry_after:
-            self.not_before = dt_util.utcnow() + delay
+        if isinstance(err, RateLimitError) and err.held:
+            # Nothing was sent: no back-off, just the rest of the wait.
+            delay = timedelta(seconds=err.retry_after or 0) + RETRY_AFTER_MARGIN
+        else:
+            delay = retry_delay(self.failures, self.base_interval, retry_after)
         if key in TARIFF_PROBLEM_CODES:
             delay = max(delay, TARIFF_PROBLEM_RETRY)
         self.update_interval = delay

@@ -52,6 +52,8 @@ async def async_get_config_entry_diagnostics(
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": dict(entry.options),
         },
+        # Until when Flatpeak asked not to be called (Retry-After), for every request.
+        "not_before": data.client.not_before,
         "device": _coordinator(data.device),
         "status": _coordinator(data.status),
         "schedule": _coordinator(data.schedule),

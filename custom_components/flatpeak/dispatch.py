@@ -15,6 +15,9 @@ Exactly once, across restarts, retries and crashes:
   anything else, and adopts the events that match an intent or a wanted
   window exactly, instead of creating them again.
 
+Flip's Retry-After is kept in the same Store: after a restart, nothing is
+sent to Flip (no listing, no create, no cancel) before it has passed.
+
 Only events this integration dispatched are ever cancelled: those in the
 mapping, which holds what it created, what its intents prove it sent, and what
 it adopted because it matched a wanted window exactly. Other events of the
@@ -54,7 +57,7 @@ from .api import (
     RequestError,
     SocSchedule,
 )
-from .const import DOMAIN, LOGGER, SUBENTRY_TYPE, retry_delay
+from .const import DOMAIN, LOGGER, RETRY_AFTER_MARGIN, SUBENTRY_TYPE, retry_delay, stored_deadline
 from .dispatch_plan import (
     ORIGIN_ACTION,
     ORIGIN_WINDOW,
@@ -205,12 +208,15 @@ class DispatchStore:
         self.events: dict[str, Dispatched] = {}
         self.intents: list[Intent] = []
         self.cancelled: set[EventKey] = set()
+        # Until when Flip asked not to be called (Retry-After).
+        self.not_before: datetime | None = None
 
     async def async_load(self) -> None:
         """Read what was stored, leaving out (and logging) what cannot be read."""
         stored = await self._store.async_load()
         if not isinstance(stored, dict):
             return
+        self.not_before = stored_deadline(stored.get("not_before"), dt_util.utcnow())
         for name, reader in (
             ("events", Dispatched.from_json),
             ("intents", Intent.from_json),
@@ -235,6 +241,7 @@ class DispatchStore:
             "events": [item.to_json() for item in self.events.values()],
             "intents": [intent.to_json() for intent in self.intents],
             "cancelled": [key.to_json() for key in self.cancelled],
+            "not_before": self.not_before.isoformat() if self.not_before else None,
         }
 
     async def async_save(self) -> None:
@@ -390,6 +397,7 @@ class FlipDispatcher:
                     await self._async_create_window(key)
             self._report_skipped(wanted)
         except ApiError as err:
+            await self._async_keep_hold()
             self._failed(err)
         else:
             self._succeeded()
@@ -530,12 +538,23 @@ class FlipDispatcher:
         else:
             self.error = self.error_detail = None
 
+    async def _async_keep_hold(self) -> None:
+        """Save Flip's Retry-After deadline, if it is new, so that a restart keeps it."""
+        deadline = self._client.not_before
+        if deadline is not None and deadline != self._store.not_before:
+            self._store.not_before = deadline
+            await self._store.async_save()
+
     def _failed(self, err: ApiError) -> None:
         self.failures += 1
         self._count_auth(err)
         self.error, self.error_detail = explain(err)
-        retry_after = err.retry_after if isinstance(err, RateLimitError) else None
-        delay = retry_delay(self.failures, MAX_RETRY, retry_after)
+        if isinstance(err, RateLimitError) and err.held:
+            # Nothing was sent: no back-off, just the rest of the wait.
+            delay = timedelta(seconds=err.retry_after or 0) + RETRY_AFTER_MARGIN
+        else:
+            retry_after = err.retry_after if isinstance(err, RateLimitError) else None
+            delay = retry_delay(self.failures, MAX_RETRY, retry_after)
         LOGGER.warning(
             "Flip dispatch failed: %s; next attempt in %d seconds", err, delay.total_seconds()
         )
@@ -661,6 +680,7 @@ class FlipDispatcher:
                 return existing or await self._async_create(key, origin)
         except ApiError as err:
             self._count_auth(err)
+            await self._async_keep_hold()
             raise exception_for(err) from err
         finally:
             self._async_changed()
@@ -691,6 +711,7 @@ class FlipDispatcher:
                 return [item.event_id for item in targets]
         except ApiError as err:
             self._count_auth(err)
+            await self._async_keep_hold()
             raise exception_for(err) from err
         finally:
             self._async_changed()
@@ -708,6 +729,7 @@ class FlipDispatcher:
             "consecutive_failures": self.failures,
             "auth_failures": self.auth_failures,
             "last_reconciled": self.last_reconciled,
+            "not_before": self._client.not_before,
             "events": [item.to_json() for item in self._store.events.values()],
             "intents": [intent.to_json() for intent in self._store.intents],
             "cancelled": [key.to_json() for key in self._store.cancelled],
@@ -750,6 +772,8 @@ async def async_setup_dispatcher(
         return None
     store = DispatchStore(hass, entry.entry_id)
     await store.async_load()
+    if store.not_before is not None:
+        client.hold_until(store.not_before)
     dispatcher = FlipDispatcher(hass, entry, subentry, entry.runtime_data.schedule, client, store)
     dispatcher.async_start()
     entry.async_on_unload(dispatcher.async_stop)
@@ -765,6 +789,8 @@ async def async_remove_dispatch(hass: HomeAssistant, entry: FlatpeakConfigEntry)
         now = dt_util.utcnow()
         try:
             client = flip_client(hass, subentry.data)
+            if store.not_before is not None:
+                client.hold_until(store.not_before)
             async with asyncio.timeout(WITHDRAW_TIMEOUT):
                 for item in store.events.values():
                     if item.key.ends_at > now:

@@ -47,6 +47,13 @@ class FlatpeakSensorDescription(SensorEntityDescription):
     also_reads: tuple[Source, ...] = ()
     # Known even without an answer (the schedule status is then `expired`).
     always_available: bool = False
+    attributes_fn: Callable[[FlatpeakData], dict[str, Any] | None] | None = None
+
+
+def _retry_after(data: FlatpeakData) -> dict[str, Any] | None:
+    """Until when Flatpeak asked not to be called, while that is ahead."""
+    deadline = data.client.not_before
+    return None if deadline is None else {"retry_after": dt_util.as_local(deadline).isoformat()}
 
 
 def _plan(
@@ -235,6 +242,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         source="schedule",
         value_fn=lambda data, now: data.schedule.status(now),
         always_available=True,
+        attributes_fn=_retry_after,
     ),
     FlatpeakSensorDescription(
         key="last_schedule_update",
@@ -412,6 +420,13 @@ class FlatpeakSensor(FlatpeakEntity, SensorEntity):
     def native_value(self) -> Value:
         """Compute the value at this instant."""
         return self.entity_description.value_fn(self.runtime, dt_util.utcnow())
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Extra attributes, for the sensors that have some."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.runtime)
 
     @property
     def native_unit_of_measurement(self) -> str | None:

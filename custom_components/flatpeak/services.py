@@ -133,9 +133,9 @@ async def _async_refresh(call: ServiceCall) -> None:
         _refuse("refresh_cooldown", recent[-1] + REFRESH_COOLDOWN - now)
     if len(recent) >= REFRESH_BUDGET:
         _refuse("refresh_budget", recent[0] + REFRESH_BUDGET_PERIOD - now)
-    for coordinator in data.coordinators:
-        if coordinator.not_before is not None and now < coordinator.not_before:
-            _refuse("refresh_rate_limited", coordinator.not_before - now)
+    # Flatpeak's Retry-After holds back every request of the account's client.
+    if (deadline := data.client.not_before) is not None:
+        _refuse("refresh_rate_limited", deadline - now)
     recent.append(now)
     coordinators = [c for c in data.coordinators if c is not data.device]
     for coordinator in coordinators:

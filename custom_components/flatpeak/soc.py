@@ -163,6 +163,9 @@ class StateOfChargeLink:
             return None
         if self._failed_at is not None:
             due = max(due, self._failed_at + retry_delay(self.failures, MAX_RETRY))
+        if (deadline := self.client.not_before) is not None:
+            # Flatpeak asked for nothing before then (Retry-After).
+            due = max(due, deadline)
         return due
 
     @callback

@@ -214,6 +214,7 @@ async def test_no_secret_reaches_any_log_line(
     for fault in faults:
         scheduled.inject(fault)
         await mock_config_entry.runtime_data.schedule.async_refresh()
+        freezer.tick(timedelta(minutes=1))  # past the Retry-After, which holds every request
     scheduled.expire_tokens()
     await mock_config_entry.runtime_data.schedule.async_refresh()
     scheduled.revoke_key(scheduled.api_key)

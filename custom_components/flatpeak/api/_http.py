@@ -11,6 +11,10 @@ ends within the request timeout, any bytes decode to JSON or to an
 InvalidResponseError, a Retry-After is capped at MAX_RETRY_AFTER (a day),
 and text the server wrote is cleaned, cut short and stripped of the
 client's credentials before it enters an exception.
+
+A Retry-After holds the client back: until it passes, every request of the
+client fails at once with a RateLimitError and reaches no server. The service
+limits the account, not one kind of request, so one deadline covers them all.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 import json
 import logging
@@ -193,11 +197,38 @@ class HttpClient(ABC):
         self._base_url = check_base_url(base_url)
         self._request_timeout = request_timeout
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        # Until when the service asked not to be called (Retry-After).
+        self._hold_until: datetime | None = None
+        self._hold_listeners: list[Callable[[datetime], None]] = []
 
     @property
     def base_url(self) -> str:
         """The URL requests are sent to."""
         return self._base_url
+
+    @property
+    def not_before(self) -> datetime | None:
+        """The instant (UTC) before which no request is sent; None when one may be."""
+        if self._hold_until is None or datetime.now(UTC) >= self._hold_until:
+            return None
+        return self._hold_until
+
+    def hold_until(self, moment: datetime) -> None:
+        """Send nothing before moment (a later deadline already held stays).
+
+        The listeners are told of a deadline that moves later, so that it can
+        be kept across restarts.
+        """
+        if self._hold_until is not None and moment <= self._hold_until:
+            return
+        self._hold_until = moment
+        for listener in list(self._hold_listeners):
+            listener(moment)
+
+    def add_hold_listener(self, listener: Callable[[datetime], None]) -> Callable[[], None]:
+        """Call listener with each new Retry-After deadline; return the way to stop."""
+        self._hold_listeners.append(listener)
+        return lambda: self._hold_listeners.remove(listener)
 
     @abstractmethod
     def secrets(self) -> tuple[str, ...]:
@@ -235,6 +266,15 @@ class HttpClient(ABC):
         ends as an ApiError that chains to nothing: the exceptions of aiohttp
         and of decoding may carry request headers or the body.
         """
+        if (hold := self.not_before) is not None:
+            # Refused here: the service asked for nothing before then.
+            raise RateLimitError(
+                f"{self.service} asked not to be called before {hold.isoformat()}; "
+                f"{method} {path} was not sent",
+                service=self.service,
+                retry_after=(hold - datetime.now(UTC)).total_seconds(),
+                held=True,
+            )
         url = f"{self._base_url}{path}"
         failure: ApiError | None = None
         try:
@@ -284,7 +324,10 @@ class HttpClient(ABC):
                     service=self.service,
                 )
             return data
-        raise self._error(status, data, retry_after)
+        error = self._error(status, data, retry_after)
+        if isinstance(error, RateLimitError) and error.retry_after:
+            self.hold_until(datetime.now(UTC) + timedelta(seconds=error.retry_after))
+        raise error
 
     async def _read_body(
         self, response: aiohttp.ClientResponse, method: str, path: str

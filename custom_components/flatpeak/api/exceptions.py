@@ -41,7 +41,8 @@ class RateLimitError(ApiError):
     """Too many requests (HTTP 429).
 
     `retry_after` is the number of seconds the service asked us to wait, or
-    None when it did not say.
+    None when it did not say. `held` is true when the client refused the
+    request itself, before sending it, because that wait had not passed.
     """
 
     def __init__(
@@ -51,10 +52,12 @@ class RateLimitError(ApiError):
         service: str = "Flatpeak",
         code: str | None = None,
         retry_after: float | None = None,
+        held: bool = False,
     ) -> None:
-        """Store how long the service asked us to wait."""
+        """Store how long the service asked us to wait, and whether anything was sent."""
         super().__init__(message, service=service, status=429, code=code)
         self.retry_after = retry_after
+        self.held = held
 
 
 class RequestError(ApiError):
