@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 from homeassistant.const import CONF_API_KEY, CONF_URL
@@ -16,21 +17,20 @@ from .api import TariffDirection, TariffStatus
 from .const import CONF_ACCOUNT_ID, DOMAIN, PLATFORMS
 from .coordinator import (
     DeviceCoordinator,
-    FlatpeakConfigEntry,
     FlatpeakCoordinator,
-    FlatpeakData,
     PriceCoordinator,
-    ResponseCache,
     ScheduleCoordinator,
     StatusCoordinator,
     TimedCoordinator,
 )
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .devices import async_register_flatpeak_device
-from .dispatch import async_remove_dispatch, async_setup_dispatcher
+from .dispatcher import async_remove_dispatch, async_setup_dispatcher
 from .repairs import async_delete_issues, async_update_issues
 from .services import async_setup_services
 from .shared import async_get_client
 from .soc import StateOfChargeLink
+from .store import ResponseCache
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -62,42 +62,52 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     # Any deadline the shared client meets from now on is kept with this entry's answers.
     entry.async_on_unload(client.add_hold_listener(cache.hold))
     entry.async_on_unload(cache.async_flush)
+    device = DeviceCoordinator(hass, entry, client, cache)
+    status = StatusCoordinator(hass, entry, client, cache)
     schedule = ScheduleCoordinator(hass, entry, client, cache)
-    data = FlatpeakData(
-        client=client,
-        device=DeviceCoordinator(hass, entry, client, cache),
-        status=StatusCoordinator(hass, entry, client, cache),
-        schedule=schedule,
-        import_prices=PriceCoordinator(hass, entry, client, cache, TariffDirection.IMPORT),
-        export_prices=None,
-        soc=StateOfChargeLink(hass, entry, client, schedule.async_request_refresh),
-    )
-    # Set at once: the repairs read it after every fetch, the first ones included.
-    entry.runtime_data = data
+    import_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.IMPORT)
 
-    if not data.device.restore():
+    if not device.restore():
         if (deadline := client.not_before) is not None:
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN,
                 translation_key="rate_limited_until",
                 translation_placeholders={"time": dt_util.as_local(deadline).isoformat()},
             )
-        await data.device.async_config_entry_first_refresh()
+        await device.async_config_entry_first_refresh()
     else:
-        _refresh_in_background(hass, entry, data.device)
+        _refresh_in_background(hass, entry, device)
     # Before the schedule is fetched: each new schedule is reconciled with Flip.
-    data.dispatcher = await async_setup_dispatcher(hass, entry)
-    await _async_start(hass, entry, data.status, data.schedule, data.import_prices)
+    dispatcher = await async_setup_dispatcher(hass, entry, schedule)
+    await _async_start(hass, entry, status, schedule, import_prices)
     # Export prices only mean something with an export tariff; a change of
     # that connection reloads the entry (see _watch_export).
-    if _export_connected(data):
-        data.export_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.EXPORT)
-        await _async_start(hass, entry, data.export_prices)
-    entry.async_on_unload(data.status.async_add_listener(lambda: _watch_export(hass, entry)))
-    async_update_issues(hass, entry)
+    export_prices = None
+    if _export_connected(status):
+        export_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.EXPORT)
+        await _async_start(hass, entry, export_prices)
+
+    entry.runtime_data = data = FlatpeakData(
+        client=client,
+        device=device,
+        status=status,
+        schedule=schedule,
+        import_prices=import_prices,
+        export_prices=export_prices,
+        soc=StateOfChargeLink(hass, entry, client, schedule.async_request_refresh),
+        dispatcher=dispatcher,
+        registry_device_id=async_register_flatpeak_device(hass, entry, device.latest),
+    )
+    # The repairs follow every fetch and the dispatch; the fetch layer knows nothing of them.
+    update_issues = partial(async_update_issues, hass, entry)
+    for coordinator in data.coordinators:
+        entry.async_on_unload(coordinator.async_add_refresh_listener(update_issues))
+    if dispatcher is not None:
+        entry.async_on_unload(dispatcher.async_add_listener(update_issues))
+    update_issues()
+    entry.async_on_unload(status.async_add_listener(lambda: _watch_export(hass, entry)))
 
     entry.async_on_unload(entry.add_update_listener(_async_reload))
-    data.registry_device_id = async_register_flatpeak_device(hass, entry, data.device.latest)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     data.soc.async_start()
     return True
@@ -128,9 +138,9 @@ def _refresh_in_background(
     )
 
 
-def _export_connected(data: FlatpeakData) -> bool:
-    status = data.status.latest
-    element = status.commodity_export if status else None
+def _export_connected(status: StatusCoordinator) -> bool:
+    latest = status.latest
+    element = latest.commodity_export if latest else None
     return element is not None and element.status == TariffStatus.CONNECTED
 
 
@@ -138,7 +148,7 @@ def _export_connected(data: FlatpeakData) -> bool:
 def _watch_export(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
     """Reload when an export tariff is connected, to add its prices."""
     data = entry.runtime_data
-    if data.status.fresh and data.export_prices is None and _export_connected(data):
+    if data.status.fresh and data.export_prices is None and _export_connected(data.status):
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

@@ -18,7 +18,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import TariffStatus
-from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity, Source
 from .schedule import ActivePeriod
 

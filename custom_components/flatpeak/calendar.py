@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import ChargingSession, ChargingSlot
-from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
 from .schedule import ChargingPlan
 

@@ -96,8 +96,7 @@ BACKUP_RESERVE: Final = Option("backup_reserve", 0, 0, 100)
 # How far ahead prices are fetched: enough for the next change and tomorrow's plan.
 PRICE_HORIZON: Final = timedelta(hours=48)
 
-# Flatpeak asks not to retry these more often than every 15 minutes.
-TARIFF_PROBLEM_CODES: Final = frozenset({"no_tariff_connected", "pending_connect", "no_price_data"})
+# Flatpeak asks not to retry its tariff problems more often than every 15 minutes.
 TARIFF_PROBLEM_RETRY: Final = timedelta(minutes=15)
 
 # A Retry-After longer than this is capped: honouring "come back in a year" would

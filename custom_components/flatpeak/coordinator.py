@@ -1,39 +1,34 @@
-"""When to fetch from Flatpeak, what to keep, and when to wake the entities.
+"""When to fetch from Flatpeak, and when to wake the entities.
 
-Three coordinators fetch at their own cadence (the schedule often, the
-location's tariff status hourly, the device daily), so that one failing does
-not blank the others. Each keeps its last good answer in a Store and starts
-from it after a restart. The schedule coordinator also sets a timer for the
-next window boundary, so that entities change state at that instant without
-an API call.
+The coordinators fetch at their own cadence (the schedule often, the
+location's tariff status and prices hourly, the device daily), so that one
+failing does not blank the others. Each keeps its last good answer in the
+entry's ResponseCache and starts from it after a restart. The schedule and
+price coordinators also set a timer for the next instant their answer means
+something else, so that entities change state then without an API call.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 import random
-from typing import TYPE_CHECKING, Any, override
+from typing import override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .api import (
     ApiError,
     AuthenticationError,
-    CommunicationError,
     Device,
     FlatpeakClient,
     InvalidResponseError,
     LocationStatus,
-    NotFoundError,
     Prices,
     RateLimitError,
     RequestError,
@@ -54,106 +49,16 @@ from .const import (
     SCHEDULE_HORIZON,
     SCHEDULE_INTERVAL,
     STATUS_INTERVAL,
-    TARIFF_PROBLEM_CODES,
     TARIFF_PROBLEM_RETRY,
     Option,
     retry_delay,
-    stored_deadline,
 )
-from .listeners import ListenerGuard
-from .repairs import async_update_issues
+from .listeners import ListenerGuard, Listeners
+from .problems import TARIFF_PROBLEMS, Problem, classify
 from .schedule import ChargingPlan, PriceCurve
 from .shared import async_location_answer, forget_location_answer
-from .soc import StateOfChargeLink
-
-if TYPE_CHECKING:
-    from .dispatch import FlipDispatcher
-
-type FlatpeakConfigEntry = ConfigEntry[FlatpeakData]
-
-STORAGE_VERSION = 1
-# The cache's record of the Retry-After deadline (not a kind of answer).
-RETRY_AFTER_KEY = "retry_after"
-CLOCK_CHECK_INTERVAL = timedelta(minutes=1)
-
-
-@dataclass
-class FlatpeakData:
-    """What a config entry holds while it is loaded."""
-
-    client: FlatpeakClient
-    device: DeviceCoordinator
-    status: StatusCoordinator
-    schedule: ScheduleCoordinator
-    import_prices: PriceCoordinator
-    # Only when the location has an export tariff connected.
-    export_prices: PriceCoordinator | None
-    soc: StateOfChargeLink
-    # Only when the entry has a Flip dispatch.
-    dispatcher: FlipDispatcher | None = None
-    # The registry ID of the Flatpeak device, registered before the platforms.
-    registry_device_id: str = ""
-
-    @property
-    def coordinators(self) -> tuple[FlatpeakCoordinator[Any], ...]:
-        """All coordinators, the device first."""
-        prices = (self.import_prices, self.export_prices)
-        return (self.device, self.status, self.schedule, *(p for p in prices if p))
-
-
-class ResponseCache:
-    """The last good answer of each kind, kept across restarts.
-
-    Answers are stored as the documents Flatpeak sent and read back through
-    the same parsers, so the cache can never hold what the API could not.
-    With them is kept the last Retry-After deadline of the entry's client,
-    so that a restart does not call Flatpeak before it has passed.
-    """
-
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
-        """Open the entry's store."""
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
-        )
-        self._documents: dict[str, Any] = {}
-
-    async def async_load(self) -> None:
-        """Read what was stored; a missing or unreadable store is empty."""
-        stored = await self._store.async_load()
-        self._documents = stored if isinstance(stored, dict) else {}
-
-    def get(self, kind: str) -> tuple[Any, datetime | None]:
-        """Return a stored document and when it was fetched, or (None, None)."""
-        entry = self._documents.get(kind)
-        if not isinstance(entry, dict):
-            return None, None
-        return entry.get("document"), dt_util.parse_datetime(str(entry.get("fetched", "")))
-
-    def not_before(self, now: datetime) -> datetime | None:
-        """Return the stored Retry-After deadline if it is still ahead, capped at a day."""
-        held = self._documents.get(RETRY_AFTER_KEY)
-        return stored_deadline(held.get("until") if isinstance(held, dict) else None, now)
-
-    @callback
-    def hold(self, deadline: datetime) -> None:
-        """Keep a Retry-After deadline; written with the answers."""
-        self._documents[RETRY_AFTER_KEY] = {"until": deadline.isoformat()}
-        self._store.async_delay_save(lambda: self._documents, 2)
-
-    @callback
-    def remember(self, kind: str, document: Any, fetched: datetime) -> None:
-        """Keep a document; writes are batched."""
-        self._documents[kind] = {"document": document, "fetched": fetched.isoformat()}
-        self._store.async_delay_save(lambda: self._documents, 2)
-
-    async def async_flush(self) -> None:
-        """Write what is pending now, so that an unload or restart loses nothing."""
-        if self._documents:
-            await self._store.async_save(self._documents)
-
-    async def async_remove(self) -> None:
-        """Delete the store, when the entry is removed."""
-        await self._store.async_remove()
+from .store import ResponseCache
+from .timer import BoundaryTimer
 
 
 class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
@@ -161,7 +66,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
 ):
     """Fetches one kind of answer at its own cadence, with back-off and a cache."""
 
-    config_entry: FlatpeakConfigEntry
+    config_entry: ConfigEntry
     kind: str
     model: type[T]
     interval: Option
@@ -172,7 +77,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: FlatpeakConfigEntry,
+        entry: ConfigEntry,
         client: FlatpeakClient,
         cache: ResponseCache,
     ) -> None:
@@ -193,6 +98,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.error: str | None = None
         self.failures = 0
         self._guard = ListenerGuard(self.kind)
+        self._finished = Listeners(f"{self.kind} fetches")
 
     @property
     def not_before(self) -> datetime | None:
@@ -226,13 +132,18 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self._guard.notify(listener for listener, _ in self._listeners.values())
 
     @callback
+    def async_add_refresh_listener(self, finished: Callable[[], None]) -> Callable[[], None]:
+        """Call finished after every fetch, successful or not; return the way to stop."""
+        return self._finished.add(finished)
+
+    @callback
     @override
     def _async_refresh_finished(self) -> None:
         # Failures after the first notify no listener, yet they may make an
         # answer stale or call for a repair: tell the entities and the repairs.
         if not self.fresh:
             self.async_update_listeners()
-        async_update_issues(self.hass, self.config_entry)
+        self._finished.notify()
 
     @staticmethod
     def _jittered(interval: timedelta) -> timedelta:
@@ -297,7 +208,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
             delay = timedelta(seconds=err.retry_after or 0) + RETRY_AFTER_MARGIN
         else:
             delay = retry_delay(self.failures, self.base_interval, retry_after)
-        if key in TARIFF_PROBLEM_CODES:
+        if key in TARIFF_PROBLEMS:
             delay = max(delay, TARIFF_PROBLEM_RETRY)
         self.update_interval = delay
         placeholders["retry"] = str(round(delay.total_seconds()))
@@ -308,21 +219,24 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         )
 
 
+# What a user is told of a failed fetch: the problem's key, and the error's own
+# words where they help.
+_WITH_DETAIL = frozenset({Problem.CANNOT_CONNECT, Problem.INVALID_RESPONSE, Problem.API_ERROR})
+_KEYS = {
+    Problem.RATE_LIMITED,
+    Problem.NOT_FOUND,
+    Problem.ACCOUNT_DISABLED,
+    *TARIFF_PROBLEMS,
+    *_WITH_DETAIL,
+}
+
+
 def _explain(err: ApiError) -> tuple[str, dict[str, str]]:
     """Return the translation key and placeholders for a failed fetch."""
-    if isinstance(err, RateLimitError):
-        return "rate_limited", {}
-    if isinstance(err, NotFoundError):
-        return "not_found", {}
-    if isinstance(err, CommunicationError):
-        return "cannot_connect", {"error": str(err)}
-    if isinstance(err, InvalidResponseError):
-        return "invalid_response", {"error": str(err)}
-    if isinstance(err, RequestError) and err.code in TARIFF_PROBLEM_CODES:
-        return err.code, {}
-    if isinstance(err, RequestError) and err.code == "account_disabled":
-        return "account_disabled", {}
-    return "api_error", {"error": str(err)}
+    problem = classify(err)
+    if problem not in _KEYS:
+        problem = Problem.API_ERROR
+    return problem.value, {"error": str(err)} if problem in _WITH_DETAIL else {}
 
 
 class DeviceCoordinator(FlatpeakCoordinator[Device]):
@@ -358,73 +272,6 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
         )
 
 
-class BoundaryTimer:
-    """Calls back at each instant at which an answer's meaning changes, with no request.
-
-    The next instant comes from `next_fn`; after it passes, `on_pass` runs and
-    the timer arms itself for the one after. Timers run on the monotonic
-    clock; if the wall clock jumps forward (a corrected clock, a resumed
-    virtual machine), a one-minute local check fires a boundary already passed.
-    """
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        next_fn: Callable[[datetime], datetime | None],
-        on_pass: Callable[[], None],
-    ) -> None:
-        """Prepare the timer; `arm` starts it."""
-        self.hass = hass
-        self._next_fn = next_fn
-        self._on_pass = on_pass
-        self._unsub: CALLBACK_TYPE | None = None
-        self._stopped = False
-        self.next_boundary: datetime | None = None
-        entry.async_on_unload(
-            async_track_time_interval(hass, self._check_clock, CLOCK_CHECK_INTERVAL)
-        )
-
-    @callback
-    def arm(self) -> None:
-        """Set the timer for the next boundary after now, replacing any earlier one."""
-        self._cancel()
-        if self._stopped:
-            return
-        boundary = self._next_fn(dt_util.utcnow())
-        self.next_boundary = boundary
-        if boundary is not None:
-            self._unsub = async_track_point_in_utc_time(self.hass, self._at_boundary, boundary)
-
-    @callback
-    def stop(self) -> None:
-        """Cancel the timer for good."""
-        self._stopped = True
-        self._cancel()
-
-    @callback
-    def _cancel(self) -> None:
-        if self._unsub is not None:
-            self._unsub()
-            self._unsub = None
-        self.next_boundary = None
-
-    @callback
-    def _at_boundary(self, _now: datetime) -> None:
-        self._unsub = None  # it has fired: nothing left to cancel
-        self._passed()
-
-    @callback
-    def _check_clock(self, _now: datetime) -> None:
-        if self.next_boundary is not None and dt_util.utcnow() >= self.next_boundary:
-            self._passed()  # re-arming cancels the timer that did not fire
-
-    @callback
-    def _passed(self) -> None:
-        self.arm()
-        self._on_pass()
-
-
 class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
     """A coordinator whose answer changes meaning at known instants.
 
@@ -434,7 +281,7 @@ class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: FlatpeakConfigEntry,
+        entry: ConfigEntry,
         client: FlatpeakClient,
         cache: ResponseCache,
     ) -> None:
@@ -479,7 +326,7 @@ class ScheduleCoordinator(TimedCoordinator[SocSchedule]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: FlatpeakConfigEntry,
+        entry: ConfigEntry,
         client: FlatpeakClient,
         cache: ResponseCache,
     ) -> None:
@@ -532,7 +379,7 @@ class PriceCoordinator(TimedCoordinator[Prices]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: FlatpeakConfigEntry,
+        entry: ConfigEntry,
         client: FlatpeakClient,
         cache: ResponseCache,
         direction: TariffDirection,

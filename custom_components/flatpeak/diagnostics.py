@@ -10,7 +10,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_ACCOUNT_ID
-from .coordinator import FlatpeakConfigEntry, FlatpeakCoordinator
+from .coordinator import FlatpeakCoordinator
+from .data import FlatpeakConfigEntry
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -70,7 +71,9 @@ async def async_get_config_entry_diagnostics(
             "error": data.soc.error,
         },
         # The Flip key is redacted; the dispatch is absent without a subentry.
-        "dispatch": data.dispatcher.diagnostics() if data.dispatcher is not None else None,
+        "dispatch": async_redact_data(data.dispatcher.diagnostics(), TO_REDACT)
+        if data.dispatcher is not None
+        else None,
         "plan": None
         if plan is None
         else {

@@ -20,9 +20,9 @@ from homeassistant.helpers.entity_platform import (
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .devices import flip_device_info
-from .dispatch import STATUSES, FlipDispatcher
+from .dispatcher import STATUSES, FlipDispatcher
 from .entity import FlatpeakEntity
 
 type Value = StateType | datetime

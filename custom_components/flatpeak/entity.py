@@ -10,7 +10,8 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from . import devices
-from .coordinator import FlatpeakCoordinator, FlatpeakData
+from .coordinator import FlatpeakCoordinator
+from .data import FlatpeakData
 
 type Source = Literal["device", "status", "schedule", "import_prices", "export_prices"]
 

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import ChargingSlot
-from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
 from .presentation import window_data
 from .schedule import ScheduleDiff, diff_windows

@@ -66,3 +66,23 @@ class ListenerGuard:
         if name in self._failing:
             self._failing.discard(name)
             LOGGER.info("Updating %s from the Flatpeak %s works again", name, self._source)
+
+
+class Listeners:
+    """The callbacks that follow one source, told one by one through a ListenerGuard."""
+
+    def __init__(self, source: str) -> None:
+        """Start with no listener."""
+        self._listeners: list[Callable[[], None]] = []
+        self._guard = ListenerGuard(source)
+
+    @callback
+    def add(self, update: Callable[[], None]) -> Callable[[], None]:
+        """Call update at every notice; return the way to stop."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def notify(self) -> None:
+        """Call every listener, whatever the others do."""
+        self._guard.notify(self._listeners)

@@ -7,7 +7,7 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import FlatpeakConfigEntry, FlatpeakData
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import device_info
 
 PARALLEL_UPDATES = 0

@@ -12,6 +12,7 @@ from .api import (
     ApiError,
     AuthenticationError,
     CommunicationError,
+    InvalidIdError,
     InvalidResponseError,
     NotFoundError,
     RateLimitError,
@@ -28,6 +29,8 @@ class Problem(StrEnum):
     NOT_FOUND = "not_found"
     CANNOT_CONNECT = "cannot_connect"
     INVALID_RESPONSE = "invalid_response"
+    # Refused before any request: not an identifier of the service.
+    INVALID_ID = "invalid_id"
     # Flatpeak's own words for a location it cannot price or plan for yet.
     NO_TARIFF_CONNECTED = "no_tariff_connected"
     PENDING_CONNECT = "pending_connect"
@@ -45,6 +48,17 @@ TARIFF_PROBLEMS = frozenset(
     {Problem.NO_TARIFF_CONNECTED, Problem.PENDING_CONNECT, Problem.NO_PRICE_DATA}
 )
 
+# The service refused the request: it did nothing, and will not for the same request.
+REFUSALS = frozenset(
+    {
+        Problem.NOT_FOUND,
+        Problem.REJECTED,
+        Problem.ACCOUNT_DISABLED,
+        Problem.LOCATIONS_INVALID,
+        *TARIFF_PROBLEMS,
+    }
+)
+
 _BY_CODE = {
     problem.value: problem
     for problem in (*TARIFF_PROBLEMS, Problem.ACCOUNT_DISABLED, Problem.LOCATIONS_INVALID)
@@ -53,6 +67,8 @@ _BY_CODE = {
 
 def classify(err: ApiError) -> Problem:
     """Return what a failed call means."""
+    if isinstance(err, InvalidIdError):
+        return Problem.INVALID_ID
     if err.code in _BY_CODE:
         return _BY_CODE[err.code]
     if isinstance(err, AuthenticationError):

@@ -19,7 +19,7 @@ from .api import TariffStatus
 from .const import DOMAIN
 
 if TYPE_CHECKING:
-    from .coordinator import FlatpeakConfigEntry, FlatpeakData
+    from .data import FlatpeakConfigEntry, FlatpeakData
 
 # Consecutive failed schedule fetches (about half an hour with back-off) before
 # an unreachable cloud is worth the user's attention.

@@ -20,7 +20,8 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .api import StructureType, TariffElement, TariffStatus
-from .coordinator import FlatpeakConfigEntry, FlatpeakCoordinator, FlatpeakData, PriceCoordinator
+from .coordinator import FlatpeakCoordinator, PriceCoordinator
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .dispatch_sensor import async_add_dispatch_sensors
 from .entity import FlatpeakEntity, Source, device_info
 from .schedule import ChargingPlan, PriceCurve, savings

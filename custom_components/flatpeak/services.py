@@ -22,9 +22,9 @@ import voluptuous as vol
 
 from .api import ApiError, FlipAction, PricePeriod, TariffDirection
 from .const import CONF_LOCATION_ID, DOMAIN
-from .coordinator import FlatpeakConfigEntry, FlatpeakData
-from .dispatch import FlipDispatcher
+from .data import FlatpeakConfigEntry, FlatpeakData
 from .dispatch_plan import Dispatched
+from .dispatcher import FlipDispatcher
 from .presentation import local_iso, window_data
 from .schedule import ChargingPlan
 

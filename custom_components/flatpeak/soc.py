@@ -29,7 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import ApiError, FlatpeakClient
 from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, CONF_SOC_ENTITY, DOMAIN, LOGGER, retry_delay
-from .listeners import ListenerGuard
+from .listeners import Listeners
 
 MIN_CHANGE = 2.0  # percentage points
 RESEND_AFTER = timedelta(minutes=15)
@@ -78,8 +78,7 @@ class StateOfChargeLink:
         self._failed_at: datetime | None = None
         self._reference: str | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
-        self._listeners: list[CALLBACK_TYPE] = []
-        self._guard = ListenerGuard("state-of-charge link")
+        self._listeners = Listeners("state-of-charge link")
         self._sending = False
 
     # Following the sensor
@@ -139,12 +138,11 @@ class StateOfChargeLink:
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call update whenever the status changes; return the way to stop."""
-        self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
+        return self._listeners.add(update)
 
     @callback
     def _notify(self) -> None:
-        self._guard.notify(self._listeners)
+        self._listeners.notify()
 
     # When to send
 
