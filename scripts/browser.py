@@ -15,7 +15,8 @@ configuration folder; a failure to start names the log to read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass, field
 import os
@@ -227,7 +228,13 @@ def add_integration(servers: Servers) -> dict[str, Any]:
             entry = await demo.add_integration(hass, servers.sandbox_url)
             return await demo.wait_until_loaded(hass, str(entry["entry_id"]), START_TIMEOUT)
 
-    return asyncio.run(run())
+    return run_async(run())
+
+
+def run_async[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end, also where Playwright's event loop is running."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
 
 
 async def _api(servers: Servers, method: str, path: str, body: Any = None) -> Any:
@@ -239,7 +246,7 @@ async def _api(servers: Servers, method: str, path: str, body: Any = None) -> An
 
 def api(servers: Servers, method: str, path: str, body: Any = None) -> Any:
     """Call Home Assistant's REST API as the demo user; return the JSON answer."""
-    return asyncio.run(_api(servers, method, path, body))
+    return run_async(_api(servers, method, path, body))
 
 
 def launch(playwright: Playwright) -> Browser:
