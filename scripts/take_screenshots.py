@@ -20,6 +20,11 @@ OUT = browser.ROOT / "docs" / "screenshots"
 BLUEPRINT = "flatpeak/notify_on_schedule_change.yaml"
 AUTOMATION_ID = "flatpeak_schedule_change"
 LONG = 60_000
+HIDE_PAGE_JS = """(visibility) => {
+  const main = document.querySelector("home-assistant").shadowRoot
+    .querySelector("home-assistant-main");
+  main.style.visibility = visibility;
+}"""
 
 
 def shoot(page: Any, name: str, target: Any = None) -> None:
@@ -30,9 +35,26 @@ def shoot(page: Any, name: str, target: Any = None) -> None:
     print(f"wrote {path.relative_to(browser.ROOT)}")
 
 
-def dialog_surface(page: Any) -> Any:
-    """Return the visible box of the open flow dialog."""
-    return page.locator("dialog-data-entry-flow ha-dialog .mdc-dialog__surface")
+def shoot_dialog(page: Any, name: str, margin: int = 16) -> None:
+    """Save a screenshot of the open flow dialog, with a little of the dimmed page around."""
+    surface = page.locator("dialog-data-entry-flow ha-dialog .mdc-dialog__surface")
+    surface.wait_for()
+    # Only the dialog: the page behind it would show through at the margin and corners.
+    page.evaluate(HIDE_PAGE_JS, "hidden")
+    page.wait_for_timeout(1500)
+    box = surface.bounding_box()
+    viewport = page.viewport_size
+    left, top = max(0, box["x"] - margin), max(0, box["y"] - margin)
+    clip = {
+        "x": left,
+        "y": top,
+        "width": min(viewport["width"], box["x"] + box["width"] + margin) - left,
+        "height": min(viewport["height"], box["y"] + box["height"] + margin) - top,
+    }
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), clip=clip, animations="disabled")
+    page.evaluate(HIDE_PAGE_JS, "")
+    print(f"wrote {path.relative_to(browser.ROOT)}")
 
 
 def create_automation(servers: browser.Servers) -> str:
@@ -83,7 +105,7 @@ def main() -> int:
         flow = page.locator("dialog-data-entry-flow")
         flow.get_by_text("Connect your Flatpeak device").wait_for(timeout=LONG)
         flow.get_by_text("Advanced settings").click()
-        shoot(page, "config_flow", dialog_surface(page))
+        shoot_dialog(page, "config_flow")
         flow.get_by_role("button", name="Close").first.click()
         flow.get_by_text("Connect your Flatpeak device").wait_for(state="hidden")
 
@@ -103,7 +125,10 @@ def main() -> int:
 
         # The calendar.
         page.goto(f"{hass}/calendar")
-        page.get_by_text("Charging windows").first.wait_for(timeout=LONG)
+        page.get_by_text(re.compile(r"^Charging")).first.wait_for(timeout=LONG)
+        # The week's list: every window of the coming days, with its times and power.
+        page.locator("ha-button-toggle-group ha-icon-button").last.click()
+        page.get_by_text(re.compile(r"^Charging")).first.wait_for(timeout=LONG)
         shoot(page, "calendar")
 
         # The options.
@@ -111,7 +136,7 @@ def main() -> int:
         page.get_by_role("button", name="Configure").first.click()
         flow.get_by_text("Flatpeak options").wait_for(timeout=LONG)
         page.set_viewport_size({"width": 1280, "height": 1400})
-        shoot(page, "options", dialog_surface(page))
+        shoot_dialog(page, "options")
         flow.get_by_role("button", name="Close").first.click()
         flow.get_by_text("Flatpeak options").wait_for(state="hidden")
 
@@ -119,7 +144,7 @@ def main() -> int:
         page.get_by_role("button", name="Menu").last.click()
         page.get_by_text("Add Flip dispatch").click()
         flow.get_by_text("Flip API key").first.wait_for(timeout=LONG)
-        shoot(page, "flip_dispatch", dialog_surface(page))
+        shoot_dialog(page, "flip_dispatch")
         flow.get_by_role("button", name="Close").first.click()
         page.set_viewport_size(browser.VIEWPORT)  # type: ignore[arg-type]
 
