@@ -12,7 +12,8 @@ offline, so the browser answers those requests with `brands/custom_integrations/
 the set to submit to the brands repository; the test checks the URLs Home Assistant asks
 for and that the images it is given load.
 
-Run: `.venv/bin/python -m pytest -m browser -s` (about a minute and a half).
+Run: `.venv/bin/python -m pytest -m browser -s` (about 70 seconds, half of it starting
+Home Assistant); `-m 'not browser'` leaves it out.
 """
 
 from __future__ import annotations
@@ -121,8 +122,12 @@ def flatpeak_images(page: Page) -> list[tuple[str, int]]:
         page.wait_for_timeout(250)
 
 
+BRAND_URLS: set[str] = set()
+
+
 def assert_brand_image(page: Page, kind: str, where: str) -> None:
     images = flatpeak_images(page)
+    BRAND_URLS.update(src for src, _ in images)
     wanted = [(src, width) for src, width in images if f"/{kind}" in src.rsplit("/flatpeak", 1)[1]]
     assert wanted, f"{where}: no Flatpeak {kind} image; brand images: {images}"
     for src, width in wanted:
@@ -250,4 +255,9 @@ def first_five_minutes(page: Page, servers: browser.Servers) -> None:
     assert_no_raw_keys(page, "the Flip dispatch form with an error")
     steps.done("Flip dispatch: a value out of range")
 
-    print("\nThe first five minutes, in Chromium:\n" + steps.report())  # noqa: T201
+    print(  # noqa: T201
+        "\nThe first five minutes, in Chromium:\n"
+        + steps.report()
+        + "\nBrand images Home Assistant asked for:\n  "
+        + "\n  ".join(sorted(BRAND_URLS))
+    )
