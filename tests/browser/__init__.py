@@ -1,0 +1,1 @@
+"""Checks of the integration's UI in a real browser, against a real Home Assistant."""
