@@ -18,8 +18,14 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import TariffStatus
+from .coordinator import (
+    DeviceCoordinator,
+    FlatpeakCoordinator,
+    ScheduleCoordinator,
+    StatusCoordinator,
+)
 from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import FlatpeakEntity, Source
+from .entity import FlatpeakEntity
 from .schedule import ActivePeriod
 
 # Entities only read coordinator data.
@@ -27,12 +33,12 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class FlatpeakBinarySensorDescription(BinarySensorEntityDescription):
-    """A binary sensor: where it reads from and how it decides."""
+class FlatpeakBinarySensorDescription[C: FlatpeakCoordinator[Any]](BinarySensorEntityDescription):
+    """A binary sensor: the coordinator it reads, and how it decides from it."""
 
-    source: Source
-    is_on_fn: Callable[[FlatpeakData, datetime], bool | None]
-    attributes_fn: Callable[[FlatpeakData, datetime], Mapping[str, Any]] | None = None
+    source: Callable[[FlatpeakData], C]
+    is_on_fn: Callable[[C, datetime], bool | None]
+    attributes_fn: Callable[[C, datetime], Mapping[str, Any]] | None = None
 
 
 def _period_attributes(period: ActivePeriod | None) -> dict[str, Any]:
@@ -42,82 +48,86 @@ def _period_attributes(period: ActivePeriod | None) -> dict[str, Any]:
     }
 
 
-def _charging(data: FlatpeakData, now: datetime) -> bool | None:
-    plan = data.schedule.plan
+def _charging(schedule: ScheduleCoordinator, now: datetime) -> bool | None:
+    plan = schedule.plan
     return None if plan is None else plan.active_period(now) is not None
 
 
-def _charging_attributes(data: FlatpeakData, now: datetime) -> Mapping[str, Any]:
-    plan = data.schedule.plan
+def _charging_attributes(schedule: ScheduleCoordinator, now: datetime) -> Mapping[str, Any]:
+    plan = schedule.plan
     return _period_attributes(plan.active_period(now) if plan else None)
 
 
-def _starting_soon(data: FlatpeakData, now: datetime) -> bool | None:
-    plan = data.schedule.plan
+def _starting_soon(schedule: ScheduleCoordinator, now: datetime) -> bool | None:
+    plan = schedule.plan
     if plan is None:
         return None
-    return plan.starting_within(now, data.schedule.lead_time) is not None
+    return plan.starting_within(now, schedule.lead_time) is not None
 
 
-def _starting_soon_attributes(data: FlatpeakData, now: datetime) -> Mapping[str, Any]:
-    plan = data.schedule.plan
+def _starting_soon_attributes(schedule: ScheduleCoordinator, now: datetime) -> Mapping[str, Any]:
+    plan = schedule.plan
     return _period_attributes(plan.next_period(now) if plan else None)
 
 
-def _vpp_event(data: FlatpeakData, now: datetime) -> bool | None:
-    plan = data.schedule.plan
+def _vpp_event(schedule: ScheduleCoordinator, now: datetime) -> bool | None:
+    plan = schedule.plan
     if plan is None:
         return None
     slot = plan.current_slot(now)
     return slot is not None and slot.vpp_event
 
 
-def _import_connected(data: FlatpeakData, _now: datetime) -> bool | None:
-    status = data.status.latest
-    if status is None:
+def _import_connected(status: StatusCoordinator, _now: datetime) -> bool | None:
+    latest = status.latest
+    if latest is None:
         return None
-    element = status.commodity_import
+    element = latest.commodity_import
     return element is not None and element.status == TariffStatus.CONNECTED
 
 
-def _control_consent(data: FlatpeakData, _now: datetime) -> bool | None:
-    device = data.device.latest
-    return device.consents.control if device and device.consents else None
+def _control_consent(device: DeviceCoordinator, _now: datetime) -> bool | None:
+    latest = device.latest
+    return latest.consents.control if latest and latest.consents else None
 
 
-BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription, ...] = (
+def _schedule(data: FlatpeakData) -> ScheduleCoordinator:
+    return data.schedule
+
+
+BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
     FlatpeakBinarySensorDescription(
         key="charging_window",
         translation_key="charging_window",
-        source="schedule",
+        source=_schedule,
         is_on_fn=_charging,
         attributes_fn=_charging_attributes,
     ),
     FlatpeakBinarySensorDescription(
         key="charging_window_soon",
         translation_key="charging_window_soon",
-        source="schedule",
+        source=_schedule,
         is_on_fn=_starting_soon,
         attributes_fn=_starting_soon_attributes,
     ),
     FlatpeakBinarySensorDescription(
         key="vpp_event",
         translation_key="vpp_event",
-        source="schedule",
+        source=_schedule,
         is_on_fn=_vpp_event,
     ),
     FlatpeakBinarySensorDescription(
         key="import_tariff_connected",
         translation_key="import_tariff_connected",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
-        source="status",
+        source=lambda data: data.status,
         is_on_fn=_import_connected,
     ),
     FlatpeakBinarySensorDescription(
         key="control_consent",
         translation_key="control_consent",
         entity_category=EntityCategory.DIAGNOSTIC,
-        source="device",
+        source=lambda data: data.device,
         is_on_fn=_control_consent,
     ),
 )
@@ -133,23 +143,23 @@ async def async_setup_entry(
     async_add_entities(FlatpeakBinarySensor(data, description) for description in BINARY_SENSORS)
 
 
-class FlatpeakBinarySensor(FlatpeakEntity, BinarySensorEntity):
+class FlatpeakBinarySensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], BinarySensorEntity):
     """An on/off state computed from one coordinator's answer."""
 
-    entity_description: FlatpeakBinarySensorDescription
+    entity_description: FlatpeakBinarySensorDescription[C]
 
-    def __init__(self, data: FlatpeakData, description: FlatpeakBinarySensorDescription) -> None:
+    def __init__(self, data: FlatpeakData, description: FlatpeakBinarySensorDescription[C]) -> None:
         """Create the binary sensor."""
-        super().__init__(data, description.source, description)
+        super().__init__(data, description.source(data), description)
 
     @property
     def is_on(self) -> bool | None:
         """Decide at this instant."""
-        return self.entity_description.is_on_fn(self.runtime, dt_util.utcnow())
+        return self.entity_description.is_on_fn(self.coordinator, dt_util.utcnow())
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:
         """The window the state refers to, where there is one."""
         if self.entity_description.attributes_fn is None:
             return None
-        return self.entity_description.attributes_fn(self.runtime, dt_util.utcnow())
+        return self.entity_description.attributes_fn(self.coordinator, dt_util.utcnow())

@@ -16,6 +16,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import ChargingSession, ChargingSlot
+from .coordinator import ScheduleCoordinator
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
 from .schedule import ChargingPlan
@@ -84,17 +85,17 @@ class SlotEvent(CalendarEvent):
         return self.end
 
 
-class FlatpeakCalendar(FlatpeakEntity, CalendarEntity):
+class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     """Each charging slot of the schedule as a calendar event."""
 
     def __init__(self, data: FlatpeakData) -> None:
         """Create the calendar."""
-        super().__init__(data, "schedule", DESCRIPTION)
+        super().__init__(data, data.schedule, DESCRIPTION)
 
     @property
     def plan(self) -> ChargingPlan | None:
         """The schedule's meaning."""
-        return self.runtime.schedule.plan
+        return self.coordinator.plan
 
     @property
     def event(self) -> CalendarEvent | None:

@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .devices import flip_device_info
 from .dispatcher import STATUSES, FlipDispatcher
-from .entity import FlatpeakEntity
+from .entity import unique_id
 
 type Value = StateType | datetime
 
@@ -53,9 +53,14 @@ def _next_event_attributes(dispatcher: FlipDispatcher, now: datetime) -> dict[st
 
 
 def _status_attributes(dispatcher: FlipDispatcher, _now: datetime) -> dict[str, Any]:
+    # Why it is in error, only while it is.
+    error = (
+        {"reason": dispatcher.error, "detail": dispatcher.error_detail}
+        if dispatcher.error is not None
+        else {}
+    )
     return {
-        "reason": dispatcher.error,
-        "detail": dispatcher.error_detail,
+        **error,
         "automatic": dispatcher.settings.auto_dispatch,
         "skipped": [
             {"start": item.start.isoformat(), "end": item.end.isoformat(), "reason": item.reason}
@@ -106,30 +111,29 @@ def async_add_dispatch_sensors(
     )
 
 
-class FlipSensor(FlatpeakEntity, SensorEntity):
-    """A value of the Flip dispatch, updated whenever the dispatcher changes."""
+class FlipSensor(SensorEntity):
+    """A value of the Flip dispatch, on its own device, written whenever the dispatcher changes.
 
+    Always available: the dispatcher knows what it dispatched, whatever the
+    schedule's state.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
     entity_description: FlipSensorDescription
 
     def __init__(
         self, data: FlatpeakData, dispatcher: FlipDispatcher, description: FlipSensorDescription
     ) -> None:
         """Create the sensor on the dispatch's own device."""
-        super().__init__(data, "schedule", description)
+        self.entity_description = description
         self.dispatcher = dispatcher
-        self._attr_device_info = flip_device_info(
-            self.coordinator.config_entry, data.registry_device_id
-        )
+        self._attr_unique_id = unique_id(data, description.key)
+        self._attr_device_info = flip_device_info(data.device.config_entry, data.registry_device_id)
 
     async def async_added_to_hass(self) -> None:
-        """Follow the dispatcher as well as the schedule."""
-        await super().async_added_to_hass()
+        """Follow the dispatcher."""
         self.async_on_remove(self.dispatcher.async_add_listener(self.async_write_ha_state))
-
-    @property
-    def available(self) -> bool:
-        """Always: the dispatcher knows what it dispatched, whatever the schedule's state."""
-        return True
 
     @property
     def native_value(self) -> Value:

@@ -1,19 +1,17 @@
-"""The base of every Flatpeak entity."""
+"""The bases of every Flatpeak entity: one that follows a coordinator, one that does not."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from . import devices
 from .coordinator import FlatpeakCoordinator
 from .data import FlatpeakData
-
-type Source = Literal["device", "status", "schedule", "import_prices", "export_prices"]
 
 
 def device_info(data: FlatpeakData) -> DeviceInfo:
@@ -24,7 +22,12 @@ def device_info(data: FlatpeakData) -> DeviceInfo:
     return devices.device_info(data.device.config_entry, data.device.latest)
 
 
-class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[type-arg]
+def unique_id(data: FlatpeakData, key: str) -> str:
+    """Return the unique ID of an entity of the entry's device."""
+    return f"{data.device.config_entry.unique_id}_{key}"
+
+
+class FlatpeakEntity[C: FlatpeakCoordinator[Any]](CoordinatorEntity[C]):
     """An entity of one Flatpeak device, fed by one of its coordinators.
 
     It stays available while its coordinator holds a usable answer, fresh
@@ -34,15 +37,27 @@ class FlatpeakEntity(CoordinatorEntity[FlatpeakCoordinator]):  # type: ignore[ty
 
     _attr_has_entity_name = True
 
-    def __init__(self, data: FlatpeakData, source: Source, description: EntityDescription) -> None:
+    def __init__(self, data: FlatpeakData, coordinator: C, description: EntityDescription) -> None:
         """Attach the entity to the coordinator it reads from."""
-        super().__init__(getattr(data, source))
+        super().__init__(coordinator)
         self.entity_description = description
-        self.runtime = data
-        self._attr_unique_id = f"{self.coordinator.config_entry.unique_id}_{description.key}"
+        self._attr_unique_id = unique_id(data, description.key)
         self._attr_device_info = device_info(data)
 
     @property
     def available(self) -> bool:
         """Available while there is an answer worth showing."""
         return self.coordinator.usable(dt_util.utcnow())
+
+
+class FlatpeakDeviceEntity(Entity):
+    """An entity of one Flatpeak device that follows something else than a coordinator."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, data: FlatpeakData, key: str) -> None:
+        """Attach the entity to the entry's device."""
+        self._attr_translation_key = key
+        self._attr_unique_id = unique_id(data, key)
+        self._attr_device_info = device_info(data)

@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import ChargingSlot
+from .coordinator import ScheduleCoordinator
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
 from .presentation import window_data
@@ -66,7 +67,7 @@ def describe(diff: ScheduleDiff) -> dict[str, Any]:
     }
 
 
-class ScheduleChangeEvent(FlatpeakEntity, EventEntity):
+class ScheduleChangeEvent(FlatpeakEntity[ScheduleCoordinator], EventEntity):
     """Fires `schedule_changed` when a fetched schedule's windows differ from the last.
 
     Windows that have already ended are not compared. The first schedule
@@ -79,7 +80,7 @@ class ScheduleChangeEvent(FlatpeakEntity, EventEntity):
         """Create the event entity, starting from the schedule held now."""
         super().__init__(
             data,
-            "schedule",
+            data.schedule,
             EventEntityDescription(key="schedule_change", translation_key="schedule_change"),
         )
         plan = data.schedule.plan
@@ -97,13 +98,11 @@ class ScheduleChangeEvent(FlatpeakEntity, EventEntity):
         schedule = self.coordinator.data
         if schedule is None or schedule is self._schedule:
             return  # a boundary or a failed fetch: nothing new
-        plan = self.runtime.schedule.plan
+        plan = self.coordinator.plan
         windows = plan.slots if plan else ()
         had_schedule = self._schedule is not None
         self._schedule = schedule
-        diff = diff_windows(
-            self._windows, windows, dt_util.utcnow(), self.runtime.schedule.lead_time
-        )
+        diff = diff_windows(self._windows, windows, dt_util.utcnow(), self.coordinator.lead_time)
         self._windows = windows
         if had_schedule and diff:
             self._trigger_event(SCHEDULE_CHANGED, describe(diff))

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import device_info
+from .entity import FlatpeakDeviceEntity
 
 PARALLEL_UPDATES = 0
 
@@ -22,16 +22,13 @@ async def async_setup_entry(
     async_add_entities([TargetStateOfChargeNumber(entry.runtime_data)])
 
 
-class TargetStateOfChargeNumber(RestoreNumber):
+class TargetStateOfChargeNumber(FlatpeakDeviceEntity, RestoreNumber):
     """The state of charge the battery should reach; kept across restarts.
 
     A new value is sent to Flatpeak with the battery's state of charge (when
     one is known), and the schedule is planned again.
     """
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_translation_key = "target_state_of_charge"
     _attr_native_min_value = 0
     _attr_native_max_value = 100
     _attr_native_step = 1
@@ -41,9 +38,8 @@ class TargetStateOfChargeNumber(RestoreNumber):
 
     def __init__(self, data: FlatpeakData) -> None:
         """Create the number for the entry's state-of-charge link."""
+        super().__init__(data, "target_state_of_charge")
         self.link = data.soc
-        self._attr_unique_id = f"{data.device.config_entry.unique_id}_target_state_of_charge"
-        self._attr_device_info = device_info(data)
 
     async def async_added_to_hass(self) -> None:
         """Restore the last target, and follow targets set by the action."""

@@ -19,11 +19,17 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .api import StructureType, TariffElement, TariffStatus
-from .coordinator import FlatpeakCoordinator, PriceCoordinator
+from .api import BatteryProperties, StructureType, TariffElement, TariffStatus
+from .coordinator import (
+    DeviceCoordinator,
+    FlatpeakCoordinator,
+    PriceCoordinator,
+    ScheduleCoordinator,
+    StatusCoordinator,
+)
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .dispatch_sensor import async_add_dispatch_sensors
-from .entity import FlatpeakEntity, Source, device_info
+from .entity import FlatpeakDeviceEntity, FlatpeakEntity
 from .schedule import ChargingPlan, PriceCurve, savings
 from .soc import SYNC_STATUSES
 
@@ -38,32 +44,42 @@ type Value = StateType | datetime
 
 
 @dataclass(frozen=True, kw_only=True)
-class FlatpeakSensorDescription(SensorEntityDescription):
-    """A sensor: where it reads from and how it computes its value."""
+class FlatpeakSensorDescription[C: FlatpeakCoordinator[Any]](SensorEntityDescription):
+    """A sensor: the coordinator it reads, and how it computes its value from it."""
 
-    source: Source
-    value_fn: Callable[[FlatpeakData, datetime], Value]
-    unit_fn: Callable[[FlatpeakData], str | None] | None = None
-    # Other answers the value depends on, whose updates also rewrite it.
-    also_reads: tuple[Source, ...] = ()
+    source: Callable[[FlatpeakData], C | None]
+    value_fn: Callable[[C, datetime], Value]
+    unit_fn: Callable[[C], str | None] | None = None
     # Known even without an answer (the schedule status is then `expired`).
     always_available: bool = False
-    attributes_fn: Callable[[FlatpeakData], dict[str, Any] | None] | None = None
+    attributes_fn: Callable[[C], dict[str, Any] | None] | None = None
 
 
-def _retry_after(data: FlatpeakData) -> dict[str, Any] | None:
+def _schedule(data: FlatpeakData) -> ScheduleCoordinator:
+    return data.schedule
+
+
+def _status(data: FlatpeakData) -> StatusCoordinator:
+    return data.status
+
+
+def _device(data: FlatpeakData) -> DeviceCoordinator:
+    return data.device
+
+
+def _retry_after(coordinator: FlatpeakCoordinator[Any]) -> dict[str, Any] | None:
     """Until when Flatpeak asked not to be called, while that is ahead."""
-    deadline = data.client.not_before
+    deadline = coordinator.not_before
     return None if deadline is None else {"retry_after": dt_util.as_local(deadline).isoformat()}
 
 
 def _plan(
     fn: Callable[[ChargingPlan, datetime], Value],
-) -> Callable[[FlatpeakData, datetime], Value]:
+) -> Callable[[ScheduleCoordinator, datetime], Value]:
     """Adapt a function of the charging plan; no plan means no value."""
 
-    def value(data: FlatpeakData, now: datetime) -> Value:
-        plan = data.schedule.plan
+    def value(schedule: ScheduleCoordinator, now: datetime) -> Value:
+        plan = schedule.plan
         return None if plan is None else fn(plan, now)
 
     return value
@@ -71,11 +87,11 @@ def _plan(
 
 def _element(
     name: str, fn: Callable[[TariffElement], Value]
-) -> Callable[[FlatpeakData, datetime], Value]:
+) -> Callable[[StatusCoordinator, datetime], Value]:
     """Adapt a function of one tariff element; an absent element has no value."""
 
-    def value(data: FlatpeakData, _now: datetime) -> Value:
-        element = data.status.latest.elements.get(name) if data.status.latest else None
+    def value(status: StatusCoordinator, _now: datetime) -> Value:
+        element = status.latest.elements.get(name) if status.latest else None
         return None if element is None else fn(element)
 
     return value
@@ -87,25 +103,25 @@ def _known(value: object, options: list[str]) -> str | None:
     return text if text in options else None
 
 
-def _currency(data: FlatpeakData) -> str | None:
-    return data.schedule.latest.currency_code if data.schedule.latest else None
+def _currency(schedule: ScheduleCoordinator) -> str | None:
+    return schedule.latest.currency_code if schedule.latest else None
 
 
-def _price_unit(data: FlatpeakData) -> str | None:
-    currency = _currency(data)
-    if currency is None and data.import_prices.latest is not None:
-        currency = data.import_prices.latest.currency_code
+def _per_kwh(currency: str | None) -> str | None:
     return f"{currency}/{UnitOfEnergy.KILO_WATT_HOUR}" if currency else None
 
 
+def _price_unit(prices: PriceCoordinator) -> str | None:
+    return _per_kwh(prices.latest.currency_code if prices.latest else None)
+
+
 def _prices(
-    fn: Callable[[PriceCurve, datetime], Value], source: str = "import_prices"
-) -> Callable[[FlatpeakData, datetime], Value]:
+    fn: Callable[[PriceCurve, datetime], Value],
+) -> Callable[[PriceCoordinator, datetime], Value]:
     """Adapt a function of the prices in one direction."""
 
-    def value(data: FlatpeakData, now: datetime) -> Value:
-        coordinator: PriceCoordinator | None = getattr(data, source)
-        curve = coordinator.curve if coordinator else None
+    def value(prices: PriceCoordinator, now: datetime) -> Value:
+        curve = prices.curve
         return None if curve is None else fn(curve, now)
 
     return value
@@ -119,19 +135,6 @@ def _next_price(curve: PriceCurve, now: datetime) -> float | None:
 def _next_price_change(curve: PriceCurve, now: datetime) -> datetime | None:
     change = curve.next_change(now)
     return change[0] if change else None
-
-
-def _savings(data: FlatpeakData, now: datetime) -> Value:
-    """Return what the plan saves against charging the same energy from now on."""
-    plan, curve = data.schedule.plan, data.import_prices.curve
-    if plan is None or curve is None:
-        return None
-    battery = data.device.latest.battery if data.device.latest else None
-    power = battery.charge_power_kw if battery else None
-    if not power:
-        powers = [slot.power_w for slot in plan.slots if slot.power_w]
-        power = max(powers) / 1000 if powers else None
-    return None if power is None else savings(plan, curve, now, power)
 
 
 def _next_start(plan: ChargingPlan, now: datetime) -> datetime | None:
@@ -154,29 +157,31 @@ def _next_power(plan: ChargingPlan, now: datetime) -> float | None:
     return period.slots[0].power_w if period else None
 
 
-def _device_value(
-    fn: Callable[..., float | None], part: str
-) -> Callable[[FlatpeakData, datetime], Value]:
-    def value(data: FlatpeakData, _now: datetime) -> Value:
-        subsystem = getattr(data.device.latest, part, None) if data.device.latest else None
-        return None if subsystem is None else fn(subsystem)
+def _battery(
+    fn: Callable[[BatteryProperties], float | None],
+) -> Callable[[DeviceCoordinator, datetime], Value]:
+    """Adapt a function of the device's battery; a device without one has no value."""
+
+    def value(device: DeviceCoordinator, _now: datetime) -> Value:
+        battery = device.latest.battery if device.latest else None
+        return None if battery is None else fn(battery)
 
     return value
 
 
-SENSORS: tuple[FlatpeakSensorDescription, ...] = (
+SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
     FlatpeakSensorDescription(
         key="next_window_start",
         translation_key="next_window_start",
         device_class=SensorDeviceClass.TIMESTAMP,
-        source="schedule",
+        source=_schedule,
         value_fn=_plan(_next_start),
     ),
     FlatpeakSensorDescription(
         key="next_window_end",
         translation_key="next_window_end",
         device_class=SensorDeviceClass.TIMESTAMP,
-        source="schedule",
+        source=_schedule,
         value_fn=_plan(_next_end),
     ),
     FlatpeakSensorDescription(
@@ -186,7 +191,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=1,
-        source="schedule",
+        source=_schedule,
         value_fn=_plan(_current_power),
     ),
     FlatpeakSensorDescription(
@@ -196,7 +201,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=1,
-        source="schedule",
+        source=_schedule,
         value_fn=_plan(_next_power),
     ),
     FlatpeakSensorDescription(
@@ -205,7 +210,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        source="schedule",
+        source=_schedule,
         value_fn=_plan(lambda plan, now: plan.planned_energy_kwh(now)),
     ),
     FlatpeakSensorDescription(
@@ -213,7 +218,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         translation_key="planned_cost",
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
-        source="schedule",
+        source=_schedule,
         value_fn=_plan(lambda plan, now: plan.planned_cost(now)),
         unit_fn=_currency,
     ),
@@ -221,27 +226,17 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         key="average_price",
         translation_key="average_price",
         suggested_display_precision=4,
-        source="schedule",
+        source=_schedule,
         value_fn=_plan(lambda plan, now: plan.average_price(now)),
-        unit_fn=_price_unit,
-    ),
-    FlatpeakSensorDescription(
-        key="savings",
-        translation_key="savings",
-        device_class=SensorDeviceClass.MONETARY,
-        suggested_display_precision=2,
-        source="schedule",
-        value_fn=_savings,
-        unit_fn=_currency,
-        also_reads=("import_prices",),
+        unit_fn=lambda schedule: _per_kwh(_currency(schedule)),
     ),
     FlatpeakSensorDescription(
         key="schedule_status",
         translation_key="schedule_status",
         device_class=SensorDeviceClass.ENUM,
         options=SCHEDULE_STATUSES,
-        source="schedule",
-        value_fn=lambda data, now: data.schedule.status(now),
+        source=_schedule,
+        value_fn=lambda schedule, now: schedule.status(now),
         always_available=True,
         attributes_fn=_retry_after,
     ),
@@ -250,8 +245,8 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         translation_key="last_schedule_update",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
-        source="schedule",
-        value_fn=lambda data, _now: data.schedule.last_success_time,
+        source=_schedule,
+        value_fn=lambda schedule, _now: schedule.last_success_time,
     ),
     *(
         FlatpeakSensorDescription(
@@ -260,7 +255,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
             device_class=SensorDeviceClass.ENUM,
             options=TARIFF_STATUSES,
             entity_registry_enabled_default=element.startswith("commodity"),
-            source="status",
+            source=_status,
             value_fn=_element(element, lambda e: _known(e.status, TARIFF_STATUSES)),
         )
         for element in (
@@ -273,7 +268,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
     FlatpeakSensorDescription(
         key="tariff_name",
         translation_key="tariff_name",
-        source="status",
+        source=_status,
         value_fn=_element(
             "commodity_import", lambda e: e.tariff.display_name if e.tariff else None
         ),
@@ -281,7 +276,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
     FlatpeakSensorDescription(
         key="tariff_provider",
         translation_key="tariff_provider",
-        source="status",
+        source=_status,
         value_fn=_element(
             "commodity_import", lambda e: e.provider.display_name if e.provider else None
         ),
@@ -291,7 +286,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         translation_key="tariff_structure",
         device_class=SensorDeviceClass.ENUM,
         options=STRUCTURE_TYPES,
-        source="status",
+        source=_status,
         value_fn=_element(
             "commodity_import",
             lambda e: _known(e.tariff.structure_type, STRUCTURE_TYPES) if e.tariff else None,
@@ -301,7 +296,7 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         key="contract_end",
         translation_key="contract_end",
         device_class=SensorDeviceClass.TIMESTAMP,
-        source="status",
+        source=_status,
         value_fn=_element(
             "commodity_import", lambda e: e.tariff.contract_end_date if e.tariff else None
         ),
@@ -312,8 +307,8 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENERGY_STORAGE,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         entity_category=EntityCategory.DIAGNOSTIC,
-        source="device",
-        value_fn=_device_value(lambda b: b.capacity_kwh, "battery"),
+        source=_device,
+        value_fn=_battery(lambda b: b.capacity_kwh),
     ),
     FlatpeakSensorDescription(
         key="charge_power",
@@ -321,8 +316,8 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        source="device",
-        value_fn=_device_value(lambda b: b.charge_power_kw, "battery"),
+        source=_device,
+        value_fn=_battery(lambda b: b.charge_power_kw),
     ),
     FlatpeakSensorDescription(
         key="discharge_power",
@@ -330,20 +325,20 @@ SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        source="device",
-        value_fn=_device_value(lambda b: b.discharge_power_kw, "battery"),
+        source=_device,
+        value_fn=_battery(lambda b: b.discharge_power_kw),
     ),
 )
 
 
 # Prices per kWh, so that the Energy dashboard accepts them as the price of energy.
-IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription, ...] = (
+IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
     FlatpeakSensorDescription(
         key="import_price",
         translation_key="import_price",
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=4,
-        source="import_prices",
+        source=lambda data: data.import_prices,
         value_fn=_prices(lambda curve, now: curve.at(now)),
         unit_fn=_price_unit,
     ),
@@ -351,7 +346,7 @@ IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         key="next_import_price",
         translation_key="next_import_price",
         suggested_display_precision=4,
-        source="import_prices",
+        source=lambda data: data.import_prices,
         value_fn=_prices(_next_price),
         unit_fn=_price_unit,
     ),
@@ -359,20 +354,28 @@ IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription, ...] = (
         key="next_import_price_change",
         translation_key="next_import_price_change",
         device_class=SensorDeviceClass.TIMESTAMP,
-        source="import_prices",
+        source=lambda data: data.import_prices,
         value_fn=_prices(_next_price_change),
     ),
 )
-EXPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription, ...] = (
+EXPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
     FlatpeakSensorDescription(
         key="export_price",
         translation_key="export_price",
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=4,
-        source="export_prices",
-        value_fn=_prices(lambda curve, now: curve.at(now), "export_prices"),
+        source=lambda data: data.export_prices,
+        value_fn=_prices(lambda curve, now: curve.at(now)),
         unit_fn=_price_unit,
     ),
+)
+
+
+SAVINGS = SensorEntityDescription(
+    key="savings",
+    translation_key="savings",
+    device_class=SensorDeviceClass.MONETARY,
+    suggested_display_precision=2,
 )
 
 
@@ -387,30 +390,24 @@ async def async_setup_entry(
     if data.export_prices is not None:
         descriptions += EXPORT_PRICE_SENSORS
     entities: list[SensorEntity] = [FlatpeakSensor(data, d) for d in descriptions]
+    entities.append(SavingsSensor(data))
     if data.soc.source is not None:
         entities.append(StateOfChargeSyncSensor(data))
     async_add_entities(entities)
     async_add_dispatch_sensors(entry, async_add_entities)
 
 
-class FlatpeakSensor(FlatpeakEntity, SensorEntity):
+class FlatpeakSensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], SensorEntity):
     """A value computed from one coordinator's answer."""
 
-    entity_description: FlatpeakSensorDescription
+    entity_description: FlatpeakSensorDescription[C]
 
-    def __init__(self, data: FlatpeakData, description: FlatpeakSensorDescription) -> None:
+    def __init__(self, data: FlatpeakData, description: FlatpeakSensorDescription[C]) -> None:
         """Create the sensor."""
-        super().__init__(data, description.source, description)
-
-    async def async_added_to_hass(self) -> None:
-        """Also follow the other answers the value depends on."""
-        await super().async_added_to_hass()
-        for source in self.entity_description.also_reads:
-            coordinator: FlatpeakCoordinator[Any] | None = getattr(self.runtime, source)
-            if coordinator is not None:
-                self.async_on_remove(
-                    coordinator.async_add_listener(self._handle_coordinator_update)
-                )
+        coordinator = description.source(data)
+        if coordinator is None:
+            raise ValueError(f"{description.key} has nothing to read")
+        super().__init__(data, coordinator, description)
 
     @property
     def available(self) -> bool:
@@ -420,38 +417,70 @@ class FlatpeakSensor(FlatpeakEntity, SensorEntity):
     @property
     def native_value(self) -> Value:
         """Compute the value at this instant."""
-        return self.entity_description.value_fn(self.runtime, dt_util.utcnow())
+        return self.entity_description.value_fn(self.coordinator, dt_util.utcnow())
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Extra attributes, for the sensors that have some."""
         if self.entity_description.attributes_fn is None:
             return None
-        return self.entity_description.attributes_fn(self.runtime)
+        return self.entity_description.attributes_fn(self.coordinator)
 
     @property
     def native_unit_of_measurement(self) -> str | None:
-        """The unit, which may depend on the schedule's currency."""
+        """The unit, which may depend on the answer's currency."""
         if self.entity_description.unit_fn is not None:
-            return self.entity_description.unit_fn(self.runtime)
+            return self.entity_description.unit_fn(self.coordinator)
         return super().native_unit_of_measurement
 
 
-class StateOfChargeSyncSensor(SensorEntity):
+class SavingsSensor(FlatpeakEntity[ScheduleCoordinator], SensorEntity):
+    """What the plan saves against charging the same energy from now on.
+
+    It reads the plan, the import prices and the device's charge power.
+    """
+
+    def __init__(self, data: FlatpeakData) -> None:
+        """Create the sensor on the schedule, following the import prices too."""
+        super().__init__(data, data.schedule, SAVINGS)
+        self.prices = data.import_prices
+        self.device = data.device
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the import prices as well as the schedule."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.prices.async_add_listener(self._handle_coordinator_update))
+
+    @property
+    def native_value(self) -> Value:
+        """Compute the savings at this instant."""
+        plan, curve = self.coordinator.plan, self.prices.curve
+        if plan is None or curve is None:
+            return None
+        battery = self.device.latest.battery if self.device.latest else None
+        power = battery.charge_power_kw if battery else None
+        if not power:
+            powers = [slot.power_w for slot in plan.slots if slot.power_w]
+            power = max(powers) / 1000 if powers else None
+        return None if power is None else savings(plan, curve, dt_util.utcnow(), power)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The schedule's currency."""
+        return _currency(self.coordinator)
+
+
+class StateOfChargeSyncSensor(FlatpeakDeviceEntity, SensorEntity):
     """Whether Flatpeak knows the battery's state of charge, and what it was told."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_translation_key = "state_of_charge_sync"
     _attr_device_class = SensorDeviceClass.ENUM
     _attr_options = SYNC_STATUSES
     _attr_entity_category = EntityCategory.DIAGNOSTIC
 
     def __init__(self, data: FlatpeakData) -> None:
         """Create the sensor for the entry's state-of-charge link."""
+        super().__init__(data, "state_of_charge_sync")
         self.link = data.soc
-        self._attr_unique_id = f"{data.device.config_entry.unique_id}_state_of_charge_sync"
-        self._attr_device_info = device_info(data)
 
     async def async_added_to_hass(self) -> None:
         """Follow the link's status."""

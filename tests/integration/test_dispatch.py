@@ -122,6 +122,11 @@ async def test_each_window_becomes_one_charge_event(
 
     assert state(hass, FLIP_STATUS) == "dispatched"
     assert state(hass, FLIP_COUNT) == "3"
+    # All is well: no reason or detail to show.
+    status = hass.states.get(FLIP_STATUS)
+    assert status is not None
+    assert "reason" not in status.attributes
+    assert "detail" not in status.attributes
     assert state(hass, NEXT_FLIP_EVENT) == A[0].isoformat()
     next_event = hass.states.get(NEXT_FLIP_EVENT)
     assert next_event is not None

@@ -59,9 +59,10 @@ async def test_nothing_known_yet_means_no_value() -> None:
         device=SimpleNamespace(latest=None),
     )
     for description in binary_sensor.BINARY_SENSORS:
-        assert description.is_on_fn(empty, NOW) is None
+        source = description.source(empty)
+        assert description.is_on_fn(source, NOW) is None
         if description.attributes_fn is not None:
-            assert set(description.attributes_fn(empty, NOW).values()) == {None}
+            assert set(description.attributes_fn(source, NOW).values()) == {None}
 
     entity: Any = SimpleNamespace(plan=None)
     assert calendar.FlatpeakCalendar.event.fget(entity) is None  # type: ignore[attr-defined]
