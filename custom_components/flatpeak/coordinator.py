@@ -31,7 +31,6 @@ from .api import (
     LocationStatus,
     Prices,
     RateLimitError,
-    RequestError,
     SocSchedule,
     TariffDirection,
 )
@@ -383,23 +382,14 @@ class PriceCoordinator(TimedCoordinator[Prices]):
         client: FlatpeakClient,
         cache: ResponseCache,
         direction: TariffDirection,
-        connected: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Set up the coordinator for import or export prices.
-
-        While `connected` says the tariff is not, nothing is asked of Flatpeak.
-        """
+        """Set up the coordinator for import or export prices."""
         self.direction = direction
-        self._connected = connected
         self.kind = f"{direction.lower()}_prices"
         self._curve: PriceCurve | None = None
         super().__init__(hass, entry, client, cache)
 
     async def _fetch(self) -> Prices:
-        if not self._connected():
-            raise RequestError(
-                "The tariff is not connected", status=422, code="no_tariff_connected"
-            )
         # Shared with the other devices at this location, for one interval.
         location_id = self.config_entry.data[CONF_LOCATION_ID]
         now = dt_util.utcnow()
@@ -426,9 +416,9 @@ class PriceCoordinator(TimedCoordinator[Prices]):
 
     @override
     def usable(self, now: datetime) -> bool:
-        """Usable while the tariff is connected and the prices say what energy costs now."""
+        """Usable while the prices say what energy costs now."""
         curve = self.curve
-        return curve is not None and curve.at(now) is not None and self._connected()
+        return curve is not None and curve.at(now) is not None
 
     def _next_boundary(self, now: datetime) -> datetime | None:
         curve = self.curve

@@ -89,10 +89,13 @@ settings.register_profile(
 )
 FUZZ = settings.get_profile(PROFILE)
 
-pytestmark = pytest.mark.filterwarnings(
-    # Raised by hypothesis itself, about its own PRNG, on some setups: not about these tests.
-    "ignore:It looks like `register_random`:hypothesis.errors.HypothesisWarning"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings(
+        # Raised by hypothesis itself, about its own PRNG, on some setups: not about these tests.
+        "ignore:It looks like `register_random`:hypothesis.errors.HypothesisWarning"
+    ),
+]
 
 # How many examples each test tries (per parametrized case).
 RANDOM_EXAMPLES = 300  # each given to the 7 parsers

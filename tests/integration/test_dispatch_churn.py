@@ -23,6 +23,7 @@ from unittest.mock import patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.flatpeak.api import ChargingSlot, FlipClient
@@ -44,6 +45,8 @@ from .dispatch_common import (
     window,
     with_flip,
 )
+
+pytestmark = pytest.mark.slow
 
 DAYS = 7
 STEP = timedelta(minutes=15)

@@ -16,6 +16,8 @@ from custom_components.flatpeak.api import DeviceType, FlatpeakClient
 from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
 from sandbox import Sandbox
 
+pytestmark = pytest.mark.slow
+
 DEVICES = 50
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 
