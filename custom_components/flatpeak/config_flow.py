@@ -63,7 +63,7 @@ from .const import (
 )
 from .flip_flow import FlipDispatchSubentryFlow
 from .problems import Problem, classify
-from .selectors import PASSWORD, TEXT, URL, number, option_fields
+from .selectors import PASSWORD, TEXT, URL, number, option_errors, option_fields, option_ranges
 
 # The collapsed part of a form that holds the API address.
 SECTION_ADVANCED = "advanced"
@@ -111,6 +111,12 @@ def _advanced_section(*, expanded: bool) -> dict[vol.Marker, Any]:
     }
 
 
+def _advanced_shown(user_input: Mapping[str, Any] | None, errors: Mapping[str, str]) -> bool:
+    """Open the advanced section when it has an error or holds another address than Flatpeak's."""
+    url = (user_input or {}).get(SECTION_ADVANCED, {}).get(CONF_URL, DEFAULT_FLATPEAK_URL)
+    return SECTION_ADVANCED in errors or url != DEFAULT_FLATPEAK_URL
+
+
 def _connect_schema(*, expanded: bool) -> vol.Schema:
     return vol.Schema(
         {
@@ -125,8 +131,26 @@ def _register_schema(*, expanded: bool) -> vol.Schema:
     return vol.Schema({**_credential_fields(), **_advanced_section(expanded=expanded)})
 
 
+# A battery's capacity and powers: above 0, at most this. Optional in the form, so that
+# nothing is filled in for the user; the flow asks for the two it needs.
+MAX_AMOUNT = 1000
+
+
 def _amount(unit: str) -> Any:
-    return number(unit, minimum=0, maximum=1000, step=0.1)
+    return number(unit, step=0.1)
+
+
+def _check_amounts(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Return an error for each capacity or power that is missing, or not above 0."""
+    errors: dict[str, str] = {}
+    for field in (CONF_CAPACITY, CONF_CHARGE_POWER, CONF_DISCHARGE_POWER):
+        value = user_input.get(field)
+        if value is None:
+            if field != CONF_DISCHARGE_POWER:
+                errors[field] = "amount_required"
+        elif not (isinstance(value, int | float) and 0 < value <= MAX_AMOUNT):
+            errors[field] = "amount_out_of_range"
+    return errors
 
 
 def _register_device_schema() -> vol.Schema:
@@ -144,8 +168,8 @@ def _register_device_schema() -> vol.Schema:
             vol.Optional(CONF_MANUFACTURER): TEXT,
             vol.Optional(CONF_MODEL_NAME): TEXT,
             vol.Required(CONF_LOCATION_ID): TEXT,
-            vol.Required(CONF_CAPACITY): _amount(UnitOfEnergy.KILO_WATT_HOUR),
-            vol.Required(CONF_CHARGE_POWER): _amount(UnitOfPower.KILO_WATT),
+            vol.Optional(CONF_CAPACITY): _amount(UnitOfEnergy.KILO_WATT_HOUR),
+            vol.Optional(CONF_CHARGE_POWER): _amount(UnitOfPower.KILO_WATT),
             vol.Optional(CONF_DISCHARGE_POWER): _amount(UnitOfPower.KILO_WATT),
         }
     )
@@ -374,7 +398,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                schema(expanded=SECTION_ADVANCED in errors), user_input
+                schema(expanded=_advanced_shown(user_input, errors)), user_input
             ),
             errors=errors,
         )
@@ -386,6 +410,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             location_id, errors = _location_input(user_input)
+            errors |= _check_amounts(user_input)
             if not errors:
                 # One reference per flow, so that trying again after a failure
                 # does not name a second device differently.
@@ -411,6 +436,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="register_device",
             data_schema=self.add_suggested_values_to_schema(_register_device_schema(), user_input),
             errors=errors,
+            description_placeholders={"max": str(MAX_AMOUNT)},
         )
 
     async def _async_use_device(self, location_id: str | None = None) -> ConfigFlowResult:
@@ -528,10 +554,7 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_LOCATION_ID: entry.data[CONF_LOCATION_ID],
                 SECTION_ADVANCED: {CONF_URL: entry.data[CONF_URL]},
             }
-        expanded = (
-            SECTION_ADVANCED in errors
-            or user_input[SECTION_ADVANCED][CONF_URL] != DEFAULT_FLATPEAK_URL
-        )
+        expanded = _advanced_shown(user_input, errors)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -561,9 +584,10 @@ class FlatpeakOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             soc_entity = user_input.get(CONF_SOC_ENTITY)
+            errors = option_errors(OPTIONS, user_input)
             if soc_entity and (error := _check_soc_entity(self.hass, soc_entity)):
                 errors[CONF_SOC_ENTITY] = error
-            else:
+            if not errors:
                 # The number fields give floats; the options are whole numbers.
                 options: dict[str, Any] = {
                     option.key: option.value(user_input) for option in OPTIONS
@@ -577,6 +601,7 @@ class FlatpeakOptionsFlow(OptionsFlow):
                 OPTIONS_SCHEMA, user_input or self.config_entry.options
             ),
             errors=errors,
+            description_placeholders=option_ranges(OPTIONS),
         )
 
 

@@ -44,6 +44,15 @@ class Option:
     maximum: int
     unit: timedelta | None = None  # one step of the value, for durations
 
+    def accepts(self, value: object) -> bool:
+        """Say whether a form's value is a whole number within the range."""
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and float(value).is_integer()
+            and self.minimum <= value <= self.maximum
+        )
+
     def value(self, data: Mapping[str, Any]) -> int:
         """Return the option's value in data (the default when absent), within its range."""
         value = data.get(self.key)

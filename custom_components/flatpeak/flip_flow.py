@@ -46,7 +46,7 @@ from .const import (
     SUBENTRY_TYPE,
 )
 from .problems import Problem, classify
-from .selectors import PASSWORD, TEXT, option_fields, option_number
+from .selectors import PASSWORD, TEXT, option_errors, option_fields, option_number, option_ranges
 
 # Flip keys are `fl_…`, sent in an HTTP header: no whitespace.
 FLIP_KEY_FORMAT = re.compile(r"^fl_\S+$")
@@ -54,6 +54,8 @@ FLIP_KEY_FORMAT = re.compile(r"^fl_\S+$")
 TARGET_SEPARATORS = re.compile(r"[\s,;]+")
 
 TARGET_TYPES = [kind.lower() for kind in FlipTargetType]
+# The ranges the form's descriptions name.
+RANGES = option_ranges((MIN_LEAD_TIME, MIN_DURATION, BACKUP_RESERVE))
 
 # The form error of each problem a user can act on: the field it is about, and its key.
 FORM_ERRORS: dict[Problem, tuple[str, str]] = {
@@ -125,6 +127,9 @@ def check_dispatch_input(values: Mapping[str, Any]) -> tuple[dict[str, Any], dic
             check_id(target, service="Flip")
         except InvalidIdError:
             errors[CONF_TARGET_IDS] = "invalid_target_ids"
+    errors |= option_errors((MIN_LEAD_TIME, MIN_DURATION, BACKUP_RESERVE), values)
+    if errors:
+        return dict(values), errors
     data: dict[str, Any] = {
         CONF_API_KEY: api_key,
         CONF_URL: url,
@@ -189,7 +194,7 @@ class FlipDispatchSubentryFlow(ConfigSubentryFlow):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(dispatch_schema(), user_input),
             errors=errors,
-            description_placeholders={"name": entry.title},
+            description_placeholders={"name": entry.title, **RANGES},
         )
 
     async def async_step_reconfigure(
@@ -214,7 +219,7 @@ class FlipDispatchSubentryFlow(ConfigSubentryFlow):
                 dispatch_schema(), user_input or form_values(subentry.data)
             ),
             errors=errors,
-            description_placeholders={"name": entry.title},
+            description_placeholders={"name": entry.title, **RANGES},
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -30,22 +30,38 @@ _UNITS: dict[timedelta | None, str] = {
 }
 
 
-def number(unit: str, *, minimum: float, maximum: float, step: float = 1) -> NumberSelector:
-    """Return a number box with its unit and range."""
+def number(unit: str, *, step: float = 1) -> NumberSelector:
+    """Return a number box in a unit.
+
+    Without a range: the flows check it and name it in their own words, where
+    the selector's check would say only "Value 500.0 is too large".
+    """
     return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=step,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
+        NumberSelectorConfig(step=step, unit_of_measurement=unit, mode=NumberSelectorMode.BOX)
     )
 
 
 def option_number(option: Option) -> NumberSelector:
-    """Return the number box of an option: whole numbers within its range, in its unit."""
-    return number(_UNITS[option.unit], minimum=option.minimum, maximum=option.maximum)
+    """Return the number box of an option: whole numbers, in its unit."""
+    return number(_UNITS[option.unit])
+
+
+def option_errors(options: Iterable[Option], values: Mapping[str, Any]) -> dict[str, str]:
+    """Return an error for each option whose value is not a whole number in its range."""
+    return {
+        option.key: "out_of_range"
+        for option in options
+        if values.get(option.key) is not None and not option.accepts(values[option.key])
+    }
+
+
+def option_ranges(options: Iterable[Option]) -> dict[str, str]:
+    """Return each option's range, for the form's descriptions: {key}_min, {key}_max."""
+    ranges: dict[str, str] = {}
+    for option in options:
+        ranges[f"{option.key}_min"] = str(option.minimum)
+        ranges[f"{option.key}_max"] = str(option.maximum)
+    return ranges
 
 
 def option_fields(options: Iterable[Option]) -> dict[vol.Marker, Any]:

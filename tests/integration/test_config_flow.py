@@ -13,7 +13,7 @@ from unittest.mock import AsyncMock, patch
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
+from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
@@ -85,7 +85,8 @@ def check_translated(result: Any, flow: str = "config") -> Any:
             else:
                 assert marker in step["data"], marker
                 assert marker in step["data_description"], marker
-        for name in re.findall(r"{(\w+)}", step.get("description", "")):
+        shown = [step.get("description", ""), *step.get("data_description", {}).values()]
+        for name in re.findall(r"{(\w+)}", " ".join(shown)):
             assert name in (result["description_placeholders"] or {}), name
         for error in (result["errors"] or {}).values():
             assert error in texts["error"], error
@@ -256,7 +257,9 @@ async def test_connect_bad_format(
     assert suggested(result, CONF_API_KEY) == typed[CONF_API_KEY]
     assert suggested(result, CONF_DEVICE_ID) == typed[CONF_DEVICE_ID]
     section = url_section(result)
-    assert section.options["collapsed"] is ("advanced" not in errors)
+    # Open with an error in it, or with another address than Flatpeak's typed there.
+    expanded = "advanced" in errors or typed["advanced"][CONF_URL] != DEFAULT_FLATPEAK_URL
+    assert section.options["collapsed"] is not expanded
     assert suggested({"data_schema": section.schema}, CONF_URL) == typed["advanced"][CONF_URL]
 
     result = await configure(hass, result, connect_input(sandbox, sandbox_url))
@@ -442,6 +445,63 @@ async def test_register(hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str)
         async_get_clientsession(hass), sandbox.account_id, sandbox.api_key, base_url=sandbox_url
     )
     assert (await client.get_device(device_id)).locations == (sandbox.location_id,)
+
+
+async def test_register_refuses_missing_zero_and_negative_amounts(
+    hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str
+) -> None:
+    """Every wrong amount is named at once, and nothing reaches Flatpeak."""
+    result = await start(hass, "register")
+    result = await configure(hass, result, register_input(sandbox, sandbox_url))
+    # Nothing is filled in for the user: the amounts are not required by the schema.
+    for field in ("capacity", "charge_power", "discharge_power"):
+        marker = next(key for key in result["data_schema"].schema if key == field)
+        assert not isinstance(marker, vol.Required)
+        assert marker.default is vol.UNDEFINED
+    created = sandbox.request_counts["device_create"]
+
+    result = await configure(
+        hass,
+        result,
+        {"device_type": "battery_system", CONF_LOCATION_ID: sandbox.location_id},
+    )
+    assert result["errors"] == {"capacity": "amount_required", "charge_power": "amount_required"}
+
+    result = await configure(
+        hass,
+        result,
+        {
+            "device_type": "battery_system",
+            CONF_LOCATION_ID: sandbox.location_id,
+            "capacity": 0,
+            "charge_power": 0.0,
+            "discharge_power": 0,
+        },
+    )
+    assert result["errors"] == {
+        "capacity": "amount_out_of_range",
+        "charge_power": "amount_out_of_range",
+        "discharge_power": "amount_out_of_range",
+    }
+    assert sandbox.request_counts["device_create"] == created
+    check_translated(result)
+
+    # An empty discharge power stays empty.
+    result = await configure(
+        hass,
+        result,
+        {
+            "device_type": "battery_system",
+            CONF_LOCATION_ID: sandbox.location_id,
+            "capacity": 13.5,
+            "charge_power": 5,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    device = sandbox.flatpeak.devices[result["data"][CONF_DEVICE_ID]]
+    assert "power_rating_export_kwh" not in device.properties or (
+        device.properties["power_rating_export_kwh"] is None
+    )
 
 
 async def test_register_device_errors_and_recovery(
@@ -789,7 +849,19 @@ async def test_options_out_of_bounds(
 ) -> None:
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], {SCHEDULE_HORIZON.key: 1000}
-        )
+    # Each range is named in its field's description.
+    assert result["description_placeholders"][f"{SCHEDULE_HORIZON.key}_max"] == "72"
+    assert result["description_placeholders"][f"{LEAD_TIME.key}_min"] == "0"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {SCHEDULE_HORIZON.key: 1000, SCHEDULE_INTERVAL.key: 2.5, LEAD_TIME.key: -1},
+    )
+    # Every error at once, each on its field, in the integration's own words.
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        SCHEDULE_HORIZON.key: "out_of_range",
+        SCHEDULE_INTERVAL.key: "out_of_range",
+        LEAD_TIME.key: "out_of_range",
+    }
+    check_translated(result, "options")
+    assert mock_config_entry.options == {}

@@ -50,7 +50,7 @@ def checked(result: Any) -> Any:
         for marker in result["data_schema"].schema:
             assert marker in step["data"], marker
             assert marker in step["data_description"], marker
-        for text in (step["title"], step["description"]):
+        for text in (step["title"], step["description"], *step["data_description"].values()):
             for name in re.findall(r"{(\w+)}", text):
                 assert name in (result["description_placeholders"] or {}), name
         for error in (result["errors"] or {}).values():
@@ -164,6 +164,19 @@ async def test_the_form_offers_flips_addresses(
         ({"program_id": "my program"}, {"program_id": "invalid_program_id"}),
         ({"target_ids": " , "}, {"target_ids": "target_ids_required"}),
         ({"target_ids": "ok-1, not/ok"}, {"target_ids": "invalid_target_ids"}),
+        ({"min_lead_time": 2000}, {"min_lead_time": "out_of_range"}),
+        ({"min_duration": 0}, {"min_duration": "out_of_range"}),
+        ({"backup_reserve": 150}, {"backup_reserve": "out_of_range"}),
+        ({"min_duration": 7.5}, {"min_duration": "out_of_range"}),
+        # Every error at once, each on its field.
+        (
+            {CONF_API_KEY: "nope", "program_id": "my program", "backup_reserve": 150},
+            {
+                CONF_API_KEY: "invalid_api_key_format",
+                "program_id": "invalid_program_id",
+                "backup_reserve": "out_of_range",
+            },
+        ),
     ],
 )
 async def test_malformed_input_is_named_before_any_request(
