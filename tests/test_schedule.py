@@ -85,6 +85,10 @@ def test_starting_soon() -> None:
     assert p.starting_within(T0 + 59 * M, lead) is None
     assert p.starting_within(T0 + 60 * M, lead).start == T0 + 75 * M  # type: ignore[union-attr]
     assert p.starting_within(T0 + 15 * M, timedelta(0)) is None
+    # Touching windows are one stretch of charging: never "soon" between them.
+    touching = plan((0, 180, (slot(30, 60), slot(60, 90)), 1, 1))
+    assert touching.starting_within(T0 + 59 * M, lead) is None
+    assert touching.starting_within(T0 + 60 * M, lead) is None
 
 
 def test_totals_count_sessions_not_yet_ended() -> None:

@@ -14,7 +14,7 @@ STARTING_SOON = f"binary_sensor.{PREFIX}_charging_window_starting_soon"
 VPP = f"binary_sensor.{PREFIX}_vpp_event"
 SCHEDULE_STATUS = f"sensor.{PREFIX}_schedule_status"
 NEXT_START = f"sensor.{PREFIX}_next_window_start"
-CALENDAR = f"calendar.{PREFIX}_charging_windows"
+CALENDAR = f"calendar.{PREFIX}_charging_schedule"
 
 
 def z(moment: datetime) -> str:
