@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+import re
 import shutil
 from typing import Any
 
@@ -14,6 +15,7 @@ from homeassistant.components.automation.helpers import async_get_blueprints
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util.yaml import parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -21,11 +23,13 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
+from custom_components.flatpeak.const import DOMAIN
 from sandbox import Fault, Sandbox
 
 from .common import CHARGING, PREFIX, SCHEDULE_STATUS, session, setup_entry, state
 
 SOURCE = Path(__file__).parents[2] / "blueprints" / "automation" / "flatpeak"
+README = Path(__file__).parents[2] / "README.md"
 BATTERY = "flatpeak/charge_battery_during_windows.yaml"
 EV_CHARGER = "flatpeak/switch_ev_charger.yaml"
 NOTIFY = "flatpeak/notify_on_schedule_change.yaml"
@@ -174,6 +178,42 @@ async def flatpeak(
     await setup_entry(hass, mock_config_entry)
     await set_up_devices(hass)
     return mock_config_entry
+
+
+def readme_walkthrough() -> dict[str, Any]:
+    """The automation of the README's "first automation in two minutes"."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.DOTALL)
+    (automation,) = (
+        automation
+        for block in blocks
+        for automation in parse_yaml(block)["automation"]
+        if "use_blueprint" in automation
+    )
+    return automation
+
+
+async def test_the_readmes_first_automation(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    entry_data: dict[str, Any],
+    blueprint_folder: Path,
+) -> None:
+    """The walkthrough's automation, as the README shows it, on a device named as there."""
+    freezer.move_to(NOW)
+    sandbox.set_schedule_override([session(NOW, SESSION_END, (START, END))])
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Home battery", data=entry_data, unique_id=sandbox.device_id
+    )
+    await setup_entry(hass, entry)
+    await set_up_devices(hass)
+    await set_up_automations(hass, readme_walkthrough())
+
+    assert state(hass, SWITCH) == "off"
+    await at(hass, freezer, START)
+    assert state(hass, SWITCH) == "on"
+    await at(hass, freezer, END)
+    assert state(hass, SWITCH) == "off"
 
 
 async def turn(hass: HomeAssistant, entity_id: str, on: bool) -> None:
