@@ -35,6 +35,12 @@ LEAD = 3.0  # seconds from the schedule's arrival to the first edge
 TAIL = 5.0  # seconds from the last edge to the minute after it
 
 
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """The template's once-a-minute timer outlives the test; Home Assistant is stopped."""
+    return True
+
+
 def plan_edges(now: float) -> list[float]:
     """EDGES edge instants (epoch seconds) from now + LEAD to 5 s before a minute starts.
 
