@@ -31,7 +31,7 @@ from .common import QUIET, entity_ids, load, make_devices, make_entries, summary
 
 EDGES = 120  # 60 windows
 TEMPLATE_ENTITY = "binary_sensor.template_charging_window"
-LEAD = 3.0  # seconds from the schedule's arrival to the first edge
+LEAD = 8.0  # seconds from planning the edges to the first: time for 50 entries to fetch them
 TAIL = 5.0  # seconds from the last edge to the minute after it
 
 
