@@ -71,7 +71,13 @@ def template_config(windows: list[tuple[float, float]]) -> dict[str, Any]:
         TEMPLATE: [
             {
                 "binary_sensor": [
-                    {"name": "Template charging window", "unique_id": "bench", "state": state}
+                    {
+                        "name": "Template charging window",
+                        "unique_id": "bench",
+                        "state": state,
+                        # Changes at each rendering, so that every rendering is seen.
+                        "attributes": {"rendered": "{{ now().isoformat() }}"},
+                    }
                 ]
             }
         ]
@@ -101,8 +107,9 @@ def template_latencies(
 ) -> tuple[list[float], int]:
     """For the template: the edges it showed before the next one, with their delay (ms).
 
-    An edge counts as shown when the template changed to the state the edge
-    brings after the edge and before the next one; otherwise it was missed.
+    Each rendering writes the template's state (an attribute holds the time of
+    rendering). An edge counts as shown when a rendering after it and before
+    the next edge gave the state the edge brings; otherwise it was missed.
     """
     latencies, missed = [], 0
     for number, edge in enumerate(edges):
@@ -185,6 +192,9 @@ async def test_edge_latency(
             "template_shown": len(template),
             "template_missed": template_missed,
             "template_samples": sorted(template),
+            "template_renders": [
+                fired for _, fired in changes[TEMPLATE_ENTITY] if edges[0] <= fired
+            ],
             "requests_during_edges": made,
             "load_before": load_before,
         },

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 import platform
 import statistics
-import time
 from typing import Any
 
 from homeassistant.const import __version__ as ha_version
@@ -51,7 +50,6 @@ def write_result(name: str, data: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     document = {
         "name": name,
-        "finished": time.time(),
         "load_after": load(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
