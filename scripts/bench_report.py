@@ -32,6 +32,9 @@ def read(folder: Path) -> dict[str, Result]:
     results: dict[str, Result] = {}
     for path in sorted(folder.glob("*.json")):
         document = json.loads(path.read_text())
+        # Written when the benchmark ended: the files' times are real, the
+        # benchmarks' clocks may have been frozen.
+        document["written"] = path.stat().st_mtime
         results[document["name"]] = document
     return results
 
@@ -409,7 +412,11 @@ def other_sections(results: dict[str, Result]) -> list[str]:
             " when its function, the job it calls or the coroutines a task step resumes are"
             f" the integration's. {loop['callbacks']:,} callbacks ran;"
             f" {loop['ours_over_threshold']} of the integration's took"
-            f" {loop['threshold_ms']:.0f} ms or more, {loop['ours_over_10ms']} over 10 ms.",
+            f" {loop['threshold_ms']:.0f} ms or more, {loop['ours_over_10ms']} over 10 ms."
+            " The times are wall-clock: on a busy machine a callback's time includes any"
+            " moment the process waited for a core, or a garbage collection, so a single"
+            " long one may not be the callback's own work; the counts show how often each"
+            " kind was slow.",
             "",
             "| longest (ms) | times over 1 ms | what ran (outermost first) |",
             "|---|---|---|",
@@ -452,7 +459,8 @@ def render(results: dict[str, Result], docs: Path) -> str:
     any_result = next(iter(results.values()))
     loads_seen = [r["load_after"][0] for r in results.values() if r.get("load_after")]
     loads_seen += [r["load_before"][0] for r in results.values() if r.get("load_before")]
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    first = min(result["written"] for result in results.values())
+    when = datetime.fromtimestamp(first, UTC).strftime("%Y-%m-%d %H:%M UTC")
     edges_chart = chart_edges(results, docs / "edge-latency.png")
     requests_chart = chart_requests(results, docs / "requests.png")
     lines = [
