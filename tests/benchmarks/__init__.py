@@ -1,0 +1,1 @@
+"""Benchmarks: figures measured against the sandbox, run by `scripts/bench`, not asserted."""

@@ -1,0 +1,126 @@
+"""What the benchmarks share: many devices and entries, and the results folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import json
+import math
+import os
+from pathlib import Path
+import platform
+import statistics
+from typing import Any
+
+from homeassistant.const import __version__ as ha_version
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.flatpeak.api import DeviceType, FlatpeakClient
+from custom_components.flatpeak.const import (
+    CONF_DEVICE_ID,
+    DOMAIN,
+    LEAD_TIME,
+    PRICE_INTERVAL,
+    SCHEDULE_INTERVAL,
+    STATUS_INTERVAL,
+)
+from sandbox import Sandbox
+
+# Where each benchmark writes its JSON; scripts/bench sets it and renders the report.
+RESULTS = Path(os.environ.get("FLATPEAK_BENCH_RESULTS", "/tmp/flatpeak-bench"))  # noqa: S108
+
+# Options that keep polling out of the way of a real-time measurement.
+QUIET = {
+    SCHEDULE_INTERVAL.key: 240,
+    STATUS_INTERVAL.key: 1440,
+    PRICE_INTERVAL.key: 1440,
+    LEAD_TIME.key: 15,
+}
+
+
+def load() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def write_result(name: str, data: dict[str, Any]) -> None:
+    """Write one benchmark's figures, with the machine's state, as RESULTS/<name>.json."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    document = {
+        "name": name,
+        "load_after": load(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "homeassistant": ha_version,
+        **data,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2, sort_keys=True))
+
+
+def summary(values: Iterable[float]) -> dict[str, float | int | None]:
+    """Count, p50, p90, p99, max and min of some figures (nearest-rank percentiles)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"n": 0, "p50": None, "p90": None, "p99": None, "max": None, "min": None}
+
+    def rank(fraction: float) -> float:
+        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+    return {
+        "n": len(ordered),
+        "p50": rank(0.5),
+        "p90": rank(0.9),
+        "p99": rank(0.99),
+        "max": ordered[-1],
+        "min": ordered[0],
+        "mean": statistics.fmean(ordered),
+    }
+
+
+async def make_devices(
+    hass: HomeAssistant, sandbox: Sandbox, entry_data: dict[str, Any], count: int
+) -> list[str]:
+    """The demo battery and count - 1 more batteries at the same location, in the sandbox."""
+    client = FlatpeakClient(
+        async_get_clientsession(hass),
+        sandbox.account_id,
+        sandbox.api_key,
+        base_url=entry_data["url"],
+    )
+    device_ids = [sandbox.device_id]
+    for number in range(1, count):
+        device = await client.create_device(
+            reference_id=f"battery-{number}",
+            device_type=DeviceType.BATTERY_SYSTEM,
+            location_ids=[sandbox.location_id],
+            capacity_kwh=10,
+            charge_power_kw=3.6,
+        )
+        device_ids.append(device.id)
+    return device_ids
+
+
+def make_entries(
+    entry_data: dict[str, Any], device_ids: list[str], options: dict[str, Any] | None = None
+) -> list[MockConfigEntry]:
+    """One config entry per device, not yet added to hass."""
+    return [
+        MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Battery {number}",
+            data={**entry_data, CONF_DEVICE_ID: device_id},
+            unique_id=device_id,
+            options=dict(options or {}),
+        )
+        for number, device_id in enumerate(device_ids)
+    ]
+
+
+def entity_ids(hass: HomeAssistant, device_ids: list[str], platform: str, key: str) -> list[str]:
+    """The entity ID of one entity of each device, found by its unique ID."""
+    registry = er.async_get(hass)
+    found = [registry.async_get_entity_id(platform, DOMAIN, f"{d}_{key}") for d in device_ids]
+    assert all(found), found
+    return [entity_id for entity_id in found if entity_id]

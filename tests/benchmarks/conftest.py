@@ -1,0 +1,32 @@
+"""Fixtures for the benchmarks: the integration tests' Home Assistant against the sandbox.
+
+Measured as Home Assistant runs for its users, not as tests run it: without asyncio's
+debug mode (which the test plugin turns on, and which slows every callback) and logging
+warnings only (the tests log everything, formatted on every event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from tests.integration.conftest import (  # noqa: F401
+    auto_enable_custom_integrations,
+    entry_data,
+    sandbox,
+    sandbox_url,
+)
+
+
+@pytest.fixture(autouse=True)
+def enable_event_loop_debug(event_loop: asyncio.AbstractEventLoop) -> None:
+    """Leave asyncio's debug mode off, as in a Home Assistant installation."""
+    event_loop.set_debug(False)
+
+
+@pytest.fixture(autouse=True)
+def log_warnings_only(caplog: pytest.LogCaptureFixture) -> None:
+    """Log at Home Assistant's default level, not the tests' DEBUG."""
+    caplog.set_level(logging.WARNING)
