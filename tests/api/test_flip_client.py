@@ -20,6 +20,7 @@ from custom_components.flatpeak.api import (
     NotFoundError,
     RequestError,
 )
+from custom_components.flatpeak.api._http import MAX_FIELD_ERRORS
 from sandbox import Fault, Sandbox
 from tests.common import fixture_json
 
@@ -180,6 +181,15 @@ def test_flip_error_envelopes(
 ) -> None:
     assert flip.describe_error(body)[:2] == (code, reason)
     assert len(flip.describe_error(body)[2]) == fields
+
+
+def test_only_the_first_rejected_fields_are_read(flip: FlipClient) -> None:
+    many = [{"loc": ["body", f"f{n}"], "msg": "bad"} for n in range(30)]
+    assert len(flip.describe_error({"detail": many})[2]) == MAX_FIELD_ERRORS
+    others = [{"path": f"p{n}", "message": "bad"} for n in range(30)]
+    described = flip.describe_error({"detail": many[:5], "errors": others})[2]
+    assert len(described) == MAX_FIELD_ERRORS
+    assert described[5] == ("p0", "bad")
 
 
 async def test_an_error_page_that_is_not_json(flip: FlipClient, sandbox: Sandbox) -> None:

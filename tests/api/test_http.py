@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from custom_components.flatpeak import api
@@ -140,3 +141,28 @@ def test_tls_verification_is_never_turned_off() -> None:
         source = path.read_text()
         for forbidden in ("ssl=False", "verify_ssl=False", "CERT_NONE", "check_hostname = False"):
             assert forbidden not in source, f"{path.name} contains {forbidden}"
+
+
+async def test_a_held_client_sends_nothing_before_its_deadline() -> None:
+    """After a Retry-After, every request waits for the deadline; later ones extend it."""
+    async with aiohttp.ClientSession() as session:
+        # Nothing listens there: a request that left would fail to connect.
+        client = api.FlipClient(session, "fl_test", base_url="http://127.0.0.1:9")
+        heard: list[datetime] = []
+        stop = client.add_hold_listener(heard.append)
+        now = datetime.now(UTC)
+        client.hold_until(now + timedelta(hours=1))
+        client.hold_until(now + timedelta(minutes=5))  # earlier: the later one stays
+        assert client.not_before == now + timedelta(hours=1)
+        assert heard == [now + timedelta(hours=1)]
+        with pytest.raises(api.RateLimitError) as caught:
+            await client.list_events()
+        assert caught.value.held
+        assert 3500 < (caught.value.retry_after or 0) <= 3600
+        stop()
+        client.hold_until(now + timedelta(hours=2))
+        assert heard == [now + timedelta(hours=1)]
+
+        passed = api.FlipClient(session, "fl_test", base_url="http://127.0.0.1:9")
+        passed.hold_until(now - timedelta(seconds=1))
+        assert passed.not_before is None

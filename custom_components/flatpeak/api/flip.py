@@ -10,7 +10,7 @@ from typing import Any, Self
 
 import aiohttp
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, text_of
+from ._http import DEFAULT_TIMEOUT, MAX_FIELD_ERRORS, HttpClient, text_of
 from ._parse import Reader, describe
 from .exceptions import InvalidResponseError
 from .timefmt import utc_text
@@ -183,17 +183,20 @@ class FlipClient(HttpClient):
         """Read Flip's error envelope, naming each rejected field and why."""
         if not isinstance(data, dict):
             return None, "", ()
+        # Only the first few are kept: a body of thousands costs no more than they do.
         fields: list[tuple[str, str]] = []
         detail = data.get("detail")
         if isinstance(detail, list):
-            fields.extend(
-                (_field_path(item.get("loc")), msg)
-                for item in detail
-                if isinstance(item, dict) and (msg := text_of(item.get("msg")))
-            )
+            for item in detail:
+                if len(fields) >= MAX_FIELD_ERRORS:
+                    break
+                if isinstance(item, dict) and (msg := text_of(item.get("msg"))):
+                    fields.append((_field_path(item.get("loc")), msg))
         errors = data.get("errors")
         if isinstance(errors, list):
             for item in errors:
+                if len(fields) >= MAX_FIELD_ERRORS:
+                    break
                 if isinstance(item, dict) and (message := text_of(item.get("message"))):
                     entry = (text_of(item.get("path")) or "", message)
                     if entry not in fields:
