@@ -12,6 +12,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_ACCOUNT_ID
 from .coordinator import FlatpeakCoordinator
 from .data import FlatpeakConfigEntry
+from .dispatcher import FlipDispatcher
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -38,6 +39,32 @@ def _coordinator(coordinator: FlatpeakCoordinator[Any]) -> dict[str, Any]:
         "response": async_redact_data(coordinator.latest.source, TO_REDACT)
         if coordinator.latest is not None
         else None,
+    }
+
+
+def _dispatch(dispatcher: FlipDispatcher) -> dict[str, Any]:
+    """Return what the Flip dispatcher holds: its settings, state, and events in Flip."""
+    stored = dispatcher.events.store.as_json()
+    return {
+        "settings": dispatcher.subentry_data,
+        "status": dispatcher.status(dt_util.utcnow()),
+        "error": dispatcher.error,
+        "error_detail": dispatcher.error_detail,
+        "consecutive_failures": dispatcher.failures,
+        "auth_failures": dispatcher.events.auth_failures,
+        "last_reconciled": dispatcher.last_reconciled,
+        "not_before": dispatcher.events.client.not_before,
+        "events": stored["events"],
+        "intents": stored["intents"],
+        "cancelled": stored["cancelled"],
+        "skipped": [
+            {"start": item.start, "end": item.end, "reason": item.reason}
+            for item in dispatcher.skipped
+        ],
+        "rejected": [
+            {"starts_at": key.starts_at, "detail": detail}
+            for key, detail in dispatcher.rejected.items()
+        ],
     }
 
 
@@ -71,7 +98,7 @@ async def async_get_config_entry_diagnostics(
             "error": data.soc.error,
         },
         # The Flip key is redacted; the dispatch is absent without a subentry.
-        "dispatch": async_redact_data(data.dispatcher.diagnostics(), TO_REDACT)
+        "dispatch": async_redact_data(_dispatch(data.dispatcher), TO_REDACT)
         if data.dispatcher is not None
         else None,
         "plan": None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
@@ -394,28 +393,6 @@ class FlipDispatcher:
             raise exception_for(err) from err
         finally:
             self._async_changed()
-
-    def diagnostics(self) -> dict[str, Any]:
-        """Return what the dispatcher holds; the caller redacts the settings."""
-        return {
-            "settings": self.subentry_data,
-            "status": self.status(dt_util.utcnow()),
-            "error": self.error,
-            "error_detail": self.error_detail,
-            "consecutive_failures": self.failures,
-            "auth_failures": self.events.auth_failures,
-            "last_reconciled": self.last_reconciled,
-            "not_before": self.events.client.not_before,
-            **{key: value for key, value in self._store.as_json().items() if key != "not_before"},
-            "skipped": [
-                {"start": item.start, "end": item.end, "reason": item.reason}
-                for item in self.skipped
-            ],
-            "rejected": [
-                {"starts_at": key.starts_at, "detail": detail}
-                for key, detail in self.rejected.items()
-            ],
-        }
 
 
 def _pick_window(
