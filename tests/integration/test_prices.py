@@ -19,13 +19,15 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.const import DOMAIN, STATUS_INTERVAL
 from sandbox import Fault, Sandbox
 from sandbox.tariff import PricePeriod, price_periods
 
 from .common import MINUTE, PREFIX, session, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+# By then the tariff status has been fetched again: its interval, jitter and a step.
+STATUS_SOON = STATUS_INTERVAL.default_duration * 1.1 + timedelta(minutes=10)
 IMPORT_PRICE = f"sensor.{PREFIX}_import_price"
 NEXT_PRICE = f"sensor.{PREFIX}_next_import_price"
 NEXT_CHANGE = f"sensor.{PREFIX}_next_import_price_change"
@@ -149,9 +151,10 @@ async def test_no_export_price_without_an_export_tariff(
     assert sandbox.request_counts["prices"] == 1  # the import prices only
     assert float(state(hass, IMPORT_PRICE)) == price_at(sandbox_prices(sandbox, NOW), NOW)
 
-    # Connected later: the next tariff status reloads the entry, with export prices.
+    # Connected later: the next tariff status (every 6 hours, ± a tenth) reloads
+    # the entry, with export prices.
     sandbox.set_tariff_status("commodity_export", "CONNECTED")
-    await advance(hass, freezer, NOW + timedelta(minutes=70), timedelta(minutes=5))
+    await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert mock_config_entry.runtime_data.export_prices is not None
@@ -248,8 +251,9 @@ async def test_an_export_tariff_disconnected_later_raises_no_repair(
     await setup_entry(hass, mock_config_entry)
     sandbox.set_tariff_status("commodity_export", "NOT_CONNECTED")
 
-    # The export prices are asked for again, and refused.
-    await advance(hass, freezer, NOW + timedelta(minutes=70), timedelta(minutes=5))
+    # The next tariff status shows the change: the export prices are asked for
+    # again, and refused.
+    await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
     assert mock_config_entry.runtime_data.export_prices.error == "no_tariff_connected"  # type: ignore[union-attr]
 
     issues = {i.translation_key for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN}
