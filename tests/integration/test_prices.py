@@ -258,3 +258,52 @@ async def test_an_export_tariff_disconnected_later_raises_no_repair(
 
     issues = {i.translation_key for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN}
     assert "no_tariff_connected" not in issues
+
+
+async def test_prices_are_fetched_again_when_the_tariff_changes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(NOW)
+    await setup_entry(hass, mock_config_entry)
+    data = mock_config_entry.runtime_data
+    sandbox.reset_counts()
+
+    # The prices held cover the day ahead: checking them costs no request.
+    await advance(hass, freezer, NOW + timedelta(hours=2), timedelta(minutes=5))
+    assert sandbox.request_counts["prices"] == 0
+
+    # Another import tariff: the next status shows it, and only its prices are asked for.
+    name = "tariff_status.commodity_import.tariff.display_name"
+    sandbox.inject(
+        Fault(route="location_status", kind="wrong_type", field=name, value="Agile", times=None)
+    )
+    await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
+    assert sandbox.request_counts["location_status"] == 1
+    assert sandbox.request_counts["prices"] == 1
+    changed = data.status.last_success_time
+    assert changed is not None
+    assert data.import_prices.last_success_time is not None
+    assert data.import_prices.last_success_time >= changed
+
+
+async def test_a_tariff_problem_met_by_the_prices_checks_the_tariff_status(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(NOW)
+    await setup_entry(hass, mock_config_entry)
+    data = mock_config_entry.runtime_data
+    freezer.tick(timedelta(minutes=20))  # past TARIFF_PROBLEM_RETRY
+    sandbox.reset_counts()
+    sandbox.inject(Fault(route="prices", status=422, code="no_price_data"))
+
+    await data.import_prices.async_refresh_now()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert data.import_prices.error == "no_price_data"
+    assert sandbox.request_counts["location_status"] == 1
