@@ -65,7 +65,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     device = DeviceCoordinator(hass, entry, client, cache)
     status = StatusCoordinator(hass, entry, client, cache)
     schedule = ScheduleCoordinator(hass, entry, client, cache)
-    import_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.IMPORT)
+    import_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.IMPORT, status)
+    # A tariff problem met by the schedule or the prices asks for the tariff status.
+    schedule.on_tariff_problem = status.request_check
+    import_prices.on_tariff_problem = status.request_check
 
     if not device.restore():
         if (deadline := client.not_before) is not None:
@@ -84,7 +87,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     # that connection reloads the entry (see _watch_export).
     export_prices = None
     if _export_connected(status):
-        export_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.EXPORT)
+        export_prices = PriceCoordinator(hass, entry, client, cache, TariffDirection.EXPORT, status)
+        export_prices.on_tariff_problem = status.request_check
         await _async_start(hass, entry, export_prices)
 
     entry.runtime_data = data = FlatpeakData(

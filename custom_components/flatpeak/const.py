@@ -75,9 +75,11 @@ class Option:
 # The entry's options, in the order the options form shows them.
 SCHEDULE_HORIZON: Final = Option("schedule_horizon", 24, 1, 72, HOUR)
 SCHEDULE_INTERVAL: Final = Option("schedule_interval", 30, 5, 240, MINUTE)
-STATUS_INTERVAL: Final = Option("status_interval", 60, 15, 1440, MINUTE)
+# The tariff status rarely changes: every 6 hours, sooner when a fetch meets a tariff problem.
+STATUS_INTERVAL: Final = Option("status_interval", 360, 15, 1440, MINUTE)
 DEVICE_INTERVAL: Final = Option("device_interval", 24, 1, 168, HOUR)
 LEAD_TIME: Final = Option("lead_time", 15, 0, 240, MINUTE)
+# How often the prices held are checked for coverage (no request); see PRICE_MARGIN.
 PRICE_INTERVAL: Final = Option("price_interval", 60, 15, 1440, MINUTE)
 OPTIONS: Final = (
     SCHEDULE_HORIZON,
@@ -104,6 +106,9 @@ BACKUP_RESERVE: Final = Option("backup_reserve", 0, 0, 100)
 
 # How far ahead prices are fetched: enough for the next change and tomorrow's plan.
 PRICE_HORIZON: Final = timedelta(hours=48)
+# Prices are fetched again once those held end less than this far ahead: about once a
+# day, yet with a day's margin for the entities, the savings and a failing Flatpeak.
+PRICE_MARGIN: Final = timedelta(hours=24)
 
 # Flatpeak asks not to retry its tariff problems more often than every 15 minutes.
 TARIFF_PROBLEM_RETRY: Final = timedelta(minutes=15)

@@ -1,8 +1,10 @@
 """When to fetch from Flatpeak, and when to wake the entities.
 
 The coordinators fetch at their own cadence (the schedule often, the
-location's tariff status and prices hourly, the device daily), so that one
-failing does not blank the others. Each keeps its last good answer in the
+location's tariff status every few hours, the device daily), so that one
+failing does not blank the others. Prices are fetched when those held no longer
+cover the day ahead, or when the tariff changes; a tariff problem met by any
+fetch asks for the tariff status again. Each keeps its last good answer in the
 entry's ResponseCache and starts from it after a restart. The schedule and
 price coordinators also set a timer for the next instant their answer means
 something else, so that entities change state then without an API call.
@@ -33,6 +35,7 @@ from .api import (
     RateLimitError,
     SocSchedule,
     TariffDirection,
+    TariffElement,
 )
 from .const import (
     CONF_DEVICE_ID,
@@ -44,6 +47,7 @@ from .const import (
     LOGGER,
     PRICE_HORIZON,
     PRICE_INTERVAL,
+    PRICE_MARGIN,
     RETRY_AFTER_MARGIN,
     SCHEDULE_HORIZON,
     SCHEDULE_INTERVAL,
@@ -72,6 +76,8 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
     # How long a cached answer is still shown after fetches start failing;
     # None: as long as it says something about the future (the schedule).
     stale_after: timedelta | None = None
+    # The longest wait between two failed fetches; None: the normal interval.
+    retry_cap: timedelta | None = None
 
     def __init__(
         self,
@@ -96,6 +102,8 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.last_success_time: datetime | None = None
         self.error: str | None = None
         self.failures = 0
+        # Called when a fetch meets a tariff problem: the tariff status may have changed.
+        self.on_tariff_problem: Callable[[], None] | None = None
         self._guard = ListenerGuard(self.kind)
         self._finished = Listeners(f"{self.kind} fetches")
 
@@ -152,10 +160,15 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
     async def _fetch(self) -> T:
         """Ask Flatpeak for a new answer."""
 
+    @property
+    def shared_what(self) -> str:
+        """What the answer is called among the entries at the location."""
+        return self.kind
+
     async def async_refresh_now(self) -> None:
         """Fetch now, not from what another entry at the location fetched lately."""
         location_id = self.config_entry.data[CONF_LOCATION_ID]
-        forget_location_answer(self.hass, self.client, self.kind, location_id)
+        forget_location_answer(self.hass, self.client, self.shared_what, location_id)
         await self.async_refresh()
 
     @callback
@@ -206,9 +219,12 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
             # Nothing was sent: no back-off, just the rest of the wait.
             delay = timedelta(seconds=err.retry_after or 0) + RETRY_AFTER_MARGIN
         else:
-            delay = retry_delay(self.failures, self.base_interval, retry_after)
+            cap = self.base_interval if self.retry_cap is None else self.retry_cap
+            delay = retry_delay(self.failures, min(cap, self.base_interval), retry_after)
         if key in TARIFF_PROBLEMS:
             delay = max(delay, TARIFF_PROBLEM_RETRY)
+            if self.on_tariff_problem is not None:
+                self.on_tariff_problem()
         self.update_interval = delay
         placeholders["retry"] = str(round(delay.total_seconds()))
         return UpdateFailed(
@@ -255,18 +271,51 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
 
     kind = "status"
     model = LocationStatus
-    stale_after = timedelta(hours=6)
     interval = STATUS_INTERVAL
+    # Fetched rarely, yet after an outage it should be back within the hour.
+    retry_cap = timedelta(hours=1)
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: FlatpeakClient,
+        cache: ResponseCache,
+    ) -> None:
+        """Set up the coordinator; a failed fetch or two keeps the status shown."""
+        super().__init__(hass, entry, client, cache)
+        # Shown for 6 hours after fetches start failing, longer with a long interval:
+        # one failed fetch at its time must not blank a status fetched an interval ago.
+        self.stale_after = max(timedelta(hours=6), 2 * self.base_interval)
+        self._check_requested = False
+
+    @callback
+    def request_check(self) -> None:
+        """Ask again soon: a fetch elsewhere met a tariff problem.
+
+        The location's status is shared; one fetched in the last TARIFF_PROBLEM_RETRY
+        is recent enough, so that many devices meeting the problem ask once.
+        """
+        if self._shutdown_requested:
+            return
+        self._check_requested = True
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{self.name} check"
+        )
 
     async def _fetch(self) -> LocationStatus:
         # Shared with the other devices at this location, for one interval.
+        max_age = self.base_interval * (1 - JITTER_FRACTION)
+        if self._check_requested:
+            self._check_requested = False
+            max_age = min(max_age, TARIFF_PROBLEM_RETRY)
         location_id = self.config_entry.data[CONF_LOCATION_ID]
         return await async_location_answer(
             self.hass,
             self.client,
             self.kind,
             location_id,
-            self.base_interval * (1 - JITTER_FRACTION),
+            max_age,
             lambda: self.client.get_location_status(location_id),
         )
 
@@ -369,8 +418,37 @@ class ScheduleCoordinator(TimedCoordinator[SocSchedule]):
         return None if plan is None else plan.next_boundary(now, self.lead_time)
 
 
+# What identifies a direction's tariff in the status answer; the contract's end date
+# is left out, since a change of it does not change the prices.
+type TariffKey = tuple[object, ...]
+
+
+def tariff_key(status: LocationStatus | None, direction: TariffDirection) -> TariffKey | None:
+    """Return what identifies the tariff of a direction; None when the status is unknown."""
+    if status is None:
+        return None
+    element: TariffElement | None = (
+        status.commodity_import if direction == TariffDirection.IMPORT else status.commodity_export
+    )
+    if element is None:
+        return ()
+    tariff = element.tariff
+    return (
+        str(element.status),
+        str(element.connection_type),
+        element.provider,
+        None if tariff is None else (tariff.id, tariff.display_name, str(tariff.structure_type)),
+    )
+
+
 class PriceCoordinator(TimedCoordinator[Prices]):
-    """The location's prices in one direction, which change at known instants."""
+    """The location's prices in one direction, which change at known instants.
+
+    Prices are published well ahead, so they are fetched only when those held
+    end less than PRICE_MARGIN from now, or when the tariff changes; in between,
+    each interval checks the coverage without a request. A failed fetch is
+    retried with the usual back-off.
+    """
 
     model = Prices
     interval = PRICE_INTERVAL
@@ -382,12 +460,71 @@ class PriceCoordinator(TimedCoordinator[Prices]):
         client: FlatpeakClient,
         cache: ResponseCache,
         direction: TariffDirection,
+        status: StatusCoordinator,
     ) -> None:
-        """Set up the coordinator for import or export prices."""
+        """Set up the coordinator for import or export prices, following the tariff status."""
         self.direction = direction
         self.kind = f"{direction.lower()}_prices"
+        self.status = status
         self._curve: PriceCurve | None = None
+        self._tariff: TariffKey | None = None
+        self._must_fetch = False
         super().__init__(hass, entry, client, cache)
+        self._stop_following = status.async_add_refresh_listener(self._status_seen)
+
+    @property
+    @override
+    def shared_what(self) -> str:
+        # Keyed by the tariff too: after a change, no device reuses the prices of the
+        # old tariff, and the devices at the location still fetch the new ones once.
+        return f"{self.kind} {self._tariff!r}"
+
+    @callback
+    @override
+    def restore(self) -> bool:
+        # The cached prices belong to the cached status's tariff (restored first).
+        self._tariff = tariff_key(self.status.latest, self.direction)
+        return super().restore()
+
+    @callback
+    def _status_seen(self) -> None:
+        """Fetch the prices again when the status shows another tariff."""
+        key = tariff_key(self.status.latest, self.direction)
+        if key is None or key == self._tariff:
+            return
+        known, self._tariff = self._tariff, key
+        if known is None or self._shutdown_requested:
+            return  # the first status seen: the prices were fetched for it
+        LOGGER.debug("The %s tariff changed: fetching its prices", self.direction.lower())
+        self._must_fetch = True
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{self.name} tariff change"
+        )
+
+    @override
+    async def async_refresh_now(self) -> None:
+        self._must_fetch = True
+        await super().async_refresh_now()
+
+    def covered(self, now: datetime) -> bool:
+        """Say whether the prices held cover now and PRICE_MARGIN ahead."""
+        curve = self.curve
+        return curve is not None and curve.covers(now, now + PRICE_MARGIN)
+
+    @override
+    async def _async_update_data(self) -> Prices:
+        held = self.latest
+        if (
+            held is not None
+            and self.failures == 0
+            and not self._must_fetch
+            and self.covered(dt_util.utcnow())
+        ):
+            # Nothing to ask: check again at the next interval.
+            self.update_interval = self._jittered(self.base_interval)
+            return held
+        self._must_fetch = False
+        return await super()._async_update_data()
 
     async def _fetch(self) -> Prices:
         # Shared with the other devices at this location, for one interval.
@@ -396,13 +533,18 @@ class PriceCoordinator(TimedCoordinator[Prices]):
         return await async_location_answer(
             self.hass,
             self.client,
-            self.kind,
+            self.shared_what,
             location_id,
             self.base_interval * (1 - JITTER_FRACTION),
             lambda: self.client.get_prices(
                 location_id, start=now, end=now + PRICE_HORIZON, direction=self.direction
             ),
         )
+
+    @override
+    async def async_shutdown(self) -> None:
+        self._stop_following()
+        await super().async_shutdown()
 
     @property
     def curve(self) -> PriceCurve | None:

@@ -73,16 +73,18 @@ async def async_location_answer[T](
 
     `what` names the kind of answer (the tariff status, the import prices …).
     A fetch already under way for the same answer is awaited rather than
-    repeated; a failed fetch is not remembered, so each entry backs off on its
+    repeated, even when a remembered one is recent enough; a failed fetch is not remembered, so each entry backs off on its
     own.
     """
     shared = _shared(hass)
     key = (id(client), what, location_id)
     now = dt_util.utcnow()
-    if (recent := shared.answers.get(key)) is not None and now - recent[0] < max_age:
+    task = shared.fetching.get(key)
+    # A fetch under way is newer than any answer remembered: someone found that too old.
+    recent = None if task is not None else shared.answers.get(key)
+    if recent is not None and now - recent[0] < max_age:
         answer: T = recent[1]
         return answer
-    task = shared.fetching.get(key)
     if task is None:
         task = hass.async_create_task(fetch(), f"flatpeak {what} {location_id}", eager_start=True)
         shared.fetching[key] = task

@@ -42,7 +42,18 @@ class BoundaryTimer:
 
     @callback
     def arm(self) -> None:
-        """Set the timer for the next boundary after now, replacing any earlier one."""
+        """Set the timer for the next boundary after now, replacing any earlier one.
+
+        A boundary that fell due before its timer ran (a refresh at the same
+        instant re-arms first) is passed now rather than lost.
+        """
+        due = self.next_boundary is not None and dt_util.utcnow() >= self.next_boundary
+        self._arm()
+        if due:
+            self._on_pass()
+
+    @callback
+    def _arm(self) -> None:
         self._cancel()
         if self._stopped:
             return
@@ -76,5 +87,5 @@ class BoundaryTimer:
 
     @callback
     def _passed(self) -> None:
-        self.arm()
+        self._arm()
         self._on_pass()

@@ -95,7 +95,7 @@ async def test_diagnostics(
     assert diagnostics["entry"]["data"].pop("url").startswith("http://127.0.0.1:")
     for kind, hours in (
         ("device", 24),
-        ("status", 1),
+        ("status", 6),
         ("schedule", 0.5),
         ("import_prices", 1),
         ("export_prices", 1),

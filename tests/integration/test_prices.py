@@ -19,13 +19,15 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.const import DOMAIN, STATUS_INTERVAL
 from sandbox import Fault, Sandbox
 from sandbox.tariff import PricePeriod, price_periods
 
 from .common import MINUTE, PREFIX, session, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+# By then the tariff status has been fetched again: its interval, jitter and a step.
+STATUS_SOON = STATUS_INTERVAL.default_duration * 1.1 + timedelta(minutes=10)
 IMPORT_PRICE = f"sensor.{PREFIX}_import_price"
 NEXT_PRICE = f"sensor.{PREFIX}_next_import_price"
 NEXT_CHANGE = f"sensor.{PREFIX}_next_import_price_change"
@@ -149,9 +151,10 @@ async def test_no_export_price_without_an_export_tariff(
     assert sandbox.request_counts["prices"] == 1  # the import prices only
     assert float(state(hass, IMPORT_PRICE)) == price_at(sandbox_prices(sandbox, NOW), NOW)
 
-    # Connected later: the next tariff status reloads the entry, with export prices.
+    # Connected later: the next tariff status (every 6 hours, ± a tenth) reloads
+    # the entry, with export prices.
     sandbox.set_tariff_status("commodity_export", "CONNECTED")
-    await advance(hass, freezer, NOW + timedelta(minutes=70), timedelta(minutes=5))
+    await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert mock_config_entry.runtime_data.export_prices is not None
@@ -248,9 +251,59 @@ async def test_an_export_tariff_disconnected_later_raises_no_repair(
     await setup_entry(hass, mock_config_entry)
     sandbox.set_tariff_status("commodity_export", "NOT_CONNECTED")
 
-    # The export prices are asked for again, and refused.
-    await advance(hass, freezer, NOW + timedelta(minutes=70), timedelta(minutes=5))
+    # The next tariff status shows the change: the export prices are asked for
+    # again, and refused.
+    await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
     assert mock_config_entry.runtime_data.export_prices.error == "no_tariff_connected"  # type: ignore[union-attr]
 
     issues = {i.translation_key for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN}
     assert "no_tariff_connected" not in issues
+
+
+async def test_prices_are_fetched_again_when_the_tariff_changes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(NOW)
+    await setup_entry(hass, mock_config_entry)
+    data = mock_config_entry.runtime_data
+    sandbox.reset_counts()
+
+    # The prices held cover the day ahead: checking them costs no request.
+    await advance(hass, freezer, NOW + timedelta(hours=2), timedelta(minutes=5))
+    assert sandbox.request_counts["prices"] == 0
+
+    # Another import tariff: the next status shows it, and only its prices are asked for.
+    name = "tariff_status.commodity_import.tariff.display_name"
+    sandbox.inject(
+        Fault(route="location_status", kind="wrong_type", field=name, value="Agile", times=None)
+    )
+    await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
+    assert sandbox.request_counts["location_status"] == 1
+    assert sandbox.request_counts["prices"] == 1
+    changed = data.status.last_success_time
+    assert changed is not None
+    assert data.import_prices.last_success_time is not None
+    assert data.import_prices.last_success_time >= changed
+
+
+async def test_a_tariff_problem_met_by_the_prices_checks_the_tariff_status(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(NOW)
+    await setup_entry(hass, mock_config_entry)
+    data = mock_config_entry.runtime_data
+    freezer.tick(timedelta(minutes=20))  # past TARIFF_PROBLEM_RETRY
+    sandbox.reset_counts()
+    sandbox.inject(Fault(route="prices", status=422, code="no_price_data"))
+
+    await data.import_prices.async_refresh_now()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert data.import_prices.error == "no_price_data"
+    assert sandbox.request_counts["location_status"] == 1
