@@ -27,10 +27,10 @@ from homeassistant.setup import async_setup_component
 
 import custom_components.flatpeak
 from sandbox import Sandbox
-from tests.integration.common import session
+from tests.integration.common import make_devices, session
 
 from .bench_cpu import week
-from .common import entity_ids, load, make_devices, make_entries, write_result
+from .common import entity_ids, load, make_entries, write_result
 
 PACKAGE = custom_components.flatpeak.__name__
 ROOT = str(Path(custom_components.flatpeak.__file__).parents[2])

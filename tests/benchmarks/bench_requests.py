@@ -20,9 +20,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from sandbox import Sandbox
-from tests.integration.common import session
+from tests.integration.common import make_devices, session
 
-from .common import load, make_devices, make_entries, write_result
+from .common import load, make_entries, write_result
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

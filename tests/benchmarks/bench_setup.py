@@ -22,8 +22,9 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from sandbox import Sandbox
+from tests.integration.common import make_devices
 
-from .common import load, make_devices, make_entries, write_result
+from .common import load, make_entries, write_result
 
 
 @pytest.mark.parametrize("entries", [1, 50])

@@ -14,10 +14,8 @@ from typing import Any
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.flatpeak.api import DeviceType, FlatpeakClient
 from custom_components.flatpeak.const import (
     CONF_DEVICE_ID,
     DOMAIN,
@@ -26,7 +24,6 @@ from custom_components.flatpeak.const import (
     SCHEDULE_INTERVAL,
     STATUS_INTERVAL,
 )
-from sandbox import Sandbox
 
 # Where each benchmark writes its JSON; scripts/bench sets it and renders the report.
 RESULTS = Path(os.environ.get("FLATPEAK_BENCH_RESULTS", "/tmp/flatpeak-bench"))  # noqa: S108
@@ -77,29 +74,6 @@ def summary(values: Iterable[float]) -> dict[str, float | int | None]:
         "min": ordered[0],
         "mean": statistics.fmean(ordered),
     }
-
-
-async def make_devices(
-    hass: HomeAssistant, sandbox: Sandbox, entry_data: dict[str, Any], count: int
-) -> list[str]:
-    """The demo battery and count - 1 more batteries at the same location, in the sandbox."""
-    client = FlatpeakClient(
-        async_get_clientsession(hass),
-        sandbox.account_id,
-        sandbox.api_key,
-        base_url=entry_data["url"],
-    )
-    device_ids = [sandbox.device_id]
-    for number in range(1, count):
-        device = await client.create_device(
-            reference_id=f"battery-{number}",
-            device_type=DeviceType.BATTERY_SYSTEM,
-            location_ids=[sandbox.location_id],
-            capacity_kwh=10,
-            charge_power_kw=3.6,
-        )
-        device_ids.append(device.id)
-    return device_ids
 
 
 def make_entries(

@@ -6,7 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.flatpeak.api import DeviceType, FlatpeakClient
+from sandbox import Sandbox
 
 PREFIX = "nova_systems_pico_ultimate"
 CHARGING = f"binary_sensor.{PREFIX}_charging_window"
@@ -65,3 +69,26 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 
 
 MINUTE = timedelta(minutes=1)
+
+
+async def make_devices(
+    hass: HomeAssistant, sandbox: Sandbox, entry_data: dict[str, Any], count: int
+) -> list[str]:
+    """The demo battery and count - 1 more batteries at the same location, in the sandbox."""
+    client = FlatpeakClient(
+        async_get_clientsession(hass),
+        sandbox.account_id,
+        sandbox.api_key,
+        base_url=entry_data["url"],
+    )
+    device_ids = [sandbox.device_id]
+    for number in range(1, count):
+        device = await client.create_device(
+            reference_id=f"battery-{number}",
+            device_type=DeviceType.BATTERY_SYSTEM,
+            location_ids=[sandbox.location_id],
+            capacity_kwh=10,
+            charge_power_kw=3.6,
+        )
+        device_ids.append(device.id)
+    return device_ids

@@ -8,13 +8,13 @@ import logging
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.api import DeviceType, FlatpeakClient
 from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
 from sandbox import Sandbox
+
+from .common import make_devices
 
 pytestmark = pytest.mark.slow
 
@@ -41,22 +41,7 @@ async def test_fifty_devices_through_a_day(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     freezer.move_to(NOW)
-    client = FlatpeakClient(
-        async_get_clientsession(hass),
-        sandbox.account_id,
-        sandbox.api_key,
-        base_url=entry_data["url"],
-    )
-    device_ids = [sandbox.device_id]
-    for number in range(1, DEVICES):
-        device = await client.create_device(
-            reference_id=f"battery-{number}",
-            device_type=DeviceType.BATTERY_SYSTEM,
-            location_ids=[sandbox.location_id],
-            capacity_kwh=10,
-            charge_power_kw=3.6,
-        )
-        device_ids.append(device.id)
+    device_ids = await make_devices(hass, sandbox, entry_data, DEVICES)
     entries = [
         MockConfigEntry(
             domain=DOMAIN,
