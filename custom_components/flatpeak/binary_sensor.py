@@ -26,6 +26,7 @@ from .coordinator import (
 )
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
+from .listeners import FOLLOW, LATER, SWITCH
 from .schedule import ActivePeriod
 
 # Entities only read coordinator data.
@@ -39,6 +40,7 @@ class FlatpeakBinarySensorDescription[C: FlatpeakCoordinator[Any]](BinarySensorE
     source: Callable[[FlatpeakData], C]
     is_on_fn: Callable[[C, datetime], bool | None]
     attributes_fn: Callable[[C, datetime], Mapping[str, Any]] | None = None
+    boundary_stage: int = LATER
 
 
 def _period_attributes(period: ActivePeriod | None) -> dict[str, Any]:
@@ -102,6 +104,7 @@ BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
         source=_schedule,
         is_on_fn=_charging,
         attributes_fn=_charging_attributes,
+        boundary_stage=SWITCH,
     ),
     FlatpeakBinarySensorDescription(
         key="charging_window_soon",
@@ -109,12 +112,14 @@ BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
         source=_schedule,
         is_on_fn=_starting_soon,
         attributes_fn=_starting_soon_attributes,
+        boundary_stage=FOLLOW,
     ),
     FlatpeakBinarySensorDescription(
         key="vpp_event",
         translation_key="vpp_event",
         source=_schedule,
         is_on_fn=_vpp_event,
+        boundary_stage=FOLLOW,
     ),
     FlatpeakBinarySensorDescription(
         key="import_tariff_connected",
@@ -151,6 +156,11 @@ class FlatpeakBinarySensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], Binar
     def __init__(self, data: FlatpeakData, description: FlatpeakBinarySensorDescription[C]) -> None:
         """Create the binary sensor."""
         super().__init__(data, description.source(data), description)
+        self.boundary_stage = description.boundary_stage
+
+    def shown(self) -> tuple[object, ...]:
+        """Return the state and the window it refers to."""
+        return self.is_on, self.extra_state_attributes
 
     @property
     def is_on(self) -> bool | None:

@@ -10,7 +10,7 @@ from homeassistant.components.calendar import (
     CalendarEntityDescription,
     CalendarEvent,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
@@ -19,6 +19,7 @@ from .api import ChargingSession, ChargingSlot
 from .coordinator import ScheduleCoordinator
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
+from .listeners import FOLLOW
 from .schedule import ChargingPlan
 
 # Entities only read coordinator data.
@@ -88,22 +89,43 @@ class SlotEvent(CalendarEvent):
 class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     """Each charging slot of the schedule as a calendar event."""
 
+    boundary_stage = FOLLOW
+
     def __init__(self, data: FlatpeakData) -> None:
         """Create the calendar."""
         super().__init__(data, data.schedule, DESCRIPTION)
+        # The events made from the plan's slots (by the slot's id), kept with their plan:
+        # Home Assistant reads the event several times at each write.
+        self._events_of: ChargingPlan | None = None
+        self._events: dict[int, CalendarEvent] = {}
+
+    @callback
+    def async_write_ha_state(self) -> None:
+        """Write the state, after passing the schedule's boundary if it is due.
+
+        Home Assistant's own alarm for the start or end of the event shown can run
+        just before the boundary timer for the same instant: the charging windows
+        of every entry still switch before the calendars are written.
+        """
+        self.coordinator.boundary.pass_due()
+        super().async_write_ha_state()
 
     @property
     def plan(self) -> ChargingPlan | None:
         """The schedule's meaning."""
         return self.coordinator.plan
 
+    def shown(self) -> tuple[object, ...]:
+        """Return the slot shown and its plan: the event says what they say."""
+        plan = self.plan
+        return plan, None if plan is None else _slot_shown(plan, dt_util.utcnow())
+
     @property
     def event(self) -> CalendarEvent | None:
         """Return the slot in force now, or else the next one."""
         if (plan := self.plan) is None:
             return None
-        now = dt_util.utcnow()
-        slot = plan.current_slot(now) or next((s for s in plan.slots if s.start > now), None)
+        slot = _slot_shown(plan, dt_util.utcnow())
         return None if slot is None else self._event(plan, slot)
 
     async def async_get_events(
@@ -115,6 +137,13 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
         return [self._event(plan, slot) for slot in plan.slots_between(start_date, end_date)]
 
     def _event(self, plan: ChargingPlan, slot: ChargingSlot) -> CalendarEvent:
+        if plan is not self._events_of:
+            self._events_of, self._events = plan, {}
+        if (event := self._events.get(id(slot))) is None:
+            event = self._events[id(slot)] = self._new_event(plan, slot)
+        return event
+
+    def _new_event(self, plan: ChargingPlan, slot: ChargingSlot) -> CalendarEvent:
         power = f" {slot.power_w / 1000:.1f} kW" if slot.power_w is not None else ""
         return SlotEvent(
             start=slot.start,
@@ -123,6 +152,11 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
             description=_describe(plan.session_of(slot), slot, plan.schedule.currency_code),
             uid=f"{slot.start.isoformat()}/{slot.end.isoformat()}",
         )
+
+
+def _slot_shown(plan: ChargingPlan, now: datetime) -> ChargingSlot | None:
+    """Return the slot in force now, or else the next one."""
+    return plan.current_slot(now) or next((s for s in plan.slots if s.start > now), None)
 
 
 def _describe(session: ChargingSession | None, slot: ChargingSlot, currency: str | None) -> str:

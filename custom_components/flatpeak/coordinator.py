@@ -13,6 +13,7 @@ something else, so that entities change state then without an API call.
 from __future__ import annotations
 
 from abc import abstractmethod
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 import random
@@ -56,7 +57,7 @@ from .const import (
     Option,
     retry_delay,
 )
-from .listeners import ListenerGuard, Listeners
+from .listeners import ListenerGuard, Listeners, boundary_stage
 from .problems import TARIFF_PROBLEMS, Problem, classify
 from .schedule import ChargingPlan, PriceCurve
 from .shared import async_location_answer, forget_location_answer
@@ -323,7 +324,11 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
 class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
     """A coordinator whose answer changes meaning at known instants.
 
-    Entities are told at each of those instants, without a request.
+    Entities are told at each of those instants, without a request: the ones
+    that switch something first (see `listeners.boundary_stage`), each stage on
+    a later turn of the event loop. Every entry waiting for the same instant
+    passes it in one callback, so that the charging window of every entry is
+    written before the rest of any.
     """
 
     def __init__(
@@ -335,11 +340,34 @@ class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
     ) -> None:
         """Set up the coordinator and its boundary timer."""
         super().__init__(hass, entry, client, cache)
-        self.boundary = BoundaryTimer(hass, entry, self._next_boundary, self.async_update_listeners)
+        self.boundary = BoundaryTimer(hass, entry, self._next_boundary, self._boundary_passed)
 
     @abstractmethod
     def _next_boundary(self, now: datetime) -> datetime | None:
         """Return the next instant after now at which the answer means something else."""
+
+    @callback
+    def _boundary_passed(self) -> None:
+        stages: dict[int, list[Callable[[], None]]] = {}
+        for listener, _ in self._listeners.values():
+            stages.setdefault(boundary_stage(listener), []).append(listener)
+        if not stages:
+            return
+        first, *later = (stages[stage] for stage in sorted(stages))
+        self._guard.notify(first)
+        if later:
+            self.config_entry.async_create_task(
+                self.hass, self._tell_later(later), f"{self.name} boundary", eager_start=False
+            )
+
+    async def _tell_later(self, stages: list[list[Callable[[], None]]]) -> None:
+        """Tell each later stage's listeners on a later turn of the event loop."""
+        for stage in stages:
+            await asyncio.sleep(0)
+            if self._shutdown_requested:
+                return
+            listening = {listener for listener, _ in self._listeners.values()}
+            self._guard.notify(listener for listener in stage if listener in listening)
 
     @property
     def next_boundary(self) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -12,6 +13,7 @@ from homeassistant.util import dt as dt_util
 from . import devices
 from .coordinator import FlatpeakCoordinator
 from .data import FlatpeakData
+from .listeners import LATER
 
 
 def device_info(data: FlatpeakData) -> DeviceInfo:
@@ -33,9 +35,16 @@ class FlatpeakEntity[C: FlatpeakCoordinator[Any]](CoordinatorEntity[C]):
     It stays available while its coordinator holds a usable answer, fresh
     or cached: a schedule fetched before an outage still says when to charge,
     while a tariff status is shown for a few hours only (see `stale_after`).
+
+    Told of a new answer or a boundary, it writes its state only when what it
+    shows (`shown`) has changed: at a window's edge most entities stay as they
+    are, and the ones that switch must not wait behind them.
     """
 
     _attr_has_entity_name = True
+    # When the entity hears of a boundary (see listeners.py).
+    boundary_stage = LATER
+    _written: tuple[object, ...] | None = None
 
     def __init__(self, data: FlatpeakData, coordinator: C, description: EntityDescription) -> None:
         """Attach the entity to the coordinator it reads from."""
@@ -48,6 +57,29 @@ class FlatpeakEntity[C: FlatpeakCoordinator[Any]](CoordinatorEntity[C]):
     def available(self) -> bool:
         """Available while there is an answer worth showing."""
         return self.coordinator.usable(dt_util.utcnow())
+
+    def shown(self) -> tuple[object, ...]:
+        """Return what the state shows besides availability: value, unit, attributes.
+
+        By default something new each time: the state is written at every update.
+        """
+        return (object(),)
+
+    def _showing(self) -> tuple[object, ...]:
+        available = self.available
+        return (available, *self.shown()) if available else (available,)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state if what it shows has changed."""
+        if self._showing() != self._written:
+            self.async_write_ha_state()
+
+    @callback
+    def async_write_ha_state(self) -> None:
+        """Write the state, and remember what it shows."""
+        self._written = self._showing()
+        super().async_write_ha_state()
 
 
 class FlatpeakDeviceEntity(Entity):

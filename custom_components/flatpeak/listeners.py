@@ -14,6 +14,19 @@ from homeassistant.helpers.entity import Entity
 
 from .const import LOGGER
 
+# When each listener hears of a boundary, lowest first, each stage on a later turn of
+# the event loop: what automations switch on (the charging window) before what else
+# changes at the edge (the calendar, the power, the lead time), before everything else.
+SWITCH = 0
+FOLLOW = 1
+LATER = 2
+
+
+def boundary_stage(listener: Callable[[], None]) -> int:
+    """Return the stage of a listener: its entity's `boundary_stage`, else LATER."""
+    stage = getattr(getattr(listener, "__self__", None), "boundary_stage", LATER)
+    return stage if isinstance(stage, int) else LATER
+
 
 def listener_name(listener: Callable[[], None]) -> str:
     """Name a listener for the log: the entity it updates, or the function."""

@@ -30,6 +30,7 @@ from .coordinator import (
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .dispatch_sensor import async_add_dispatch_sensors
 from .entity import FlatpeakDeviceEntity, FlatpeakEntity
+from .listeners import FOLLOW, LATER
 from .schedule import ChargingPlan, PriceCurve, savings
 from .soc import SYNC_STATUSES
 
@@ -53,6 +54,7 @@ class FlatpeakSensorDescription[C: FlatpeakCoordinator[Any]](SensorEntityDescrip
     # Known even without an answer (the schedule status is then `expired`).
     always_available: bool = False
     attributes_fn: Callable[[C], dict[str, Any] | None] | None = None
+    boundary_stage: int = LATER
 
 
 def _schedule(data: FlatpeakData) -> ScheduleCoordinator:
@@ -193,6 +195,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=1,
         source=_schedule,
         value_fn=_plan(_current_power),
+        boundary_stage=FOLLOW,
     ),
     FlatpeakSensorDescription(
         key="next_window_power",
@@ -408,6 +411,11 @@ class FlatpeakSensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], SensorEntit
         if coordinator is None:
             raise ValueError(f"{description.key} has nothing to read")
         super().__init__(data, coordinator, description)
+        self.boundary_stage = description.boundary_stage
+
+    def shown(self) -> tuple[object, ...]:
+        """Return the value, its unit and the attributes."""
+        return self.native_value, self.native_unit_of_measurement, self.extra_state_attributes
 
     @property
     def available(self) -> bool:
@@ -450,6 +458,10 @@ class SavingsSensor(FlatpeakEntity[ScheduleCoordinator], SensorEntity):
         """Follow the import prices as well as the schedule."""
         await super().async_added_to_hass()
         self.async_on_remove(self.prices.async_add_listener(self._handle_coordinator_update))
+
+    def shown(self) -> tuple[object, ...]:
+        """Return the savings and their currency."""
+        return self.native_value, self.native_unit_of_measurement
 
     @property
     def native_value(self) -> Value:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from homeassistant.const import EVENT_LOGGING_CHANGED
+from homeassistant.core import HomeAssistant
 import pytest
 
 from tests.integration.conftest import (  # noqa: F401
@@ -27,6 +29,12 @@ def enable_event_loop_debug(event_loop: asyncio.AbstractEventLoop) -> None:
 
 
 @pytest.fixture(autouse=True)
-def log_warnings_only(caplog: pytest.LogCaptureFixture) -> None:
-    """Log at Home Assistant's default level, not the tests' DEBUG."""
+def log_warnings_only(caplog: pytest.LogCaptureFixture, hass: HomeAssistant) -> None:
+    """Log at Home Assistant's default level, not the tests' DEBUG.
+
+    The event bus reads the level when told that logging changed, as the logger
+    integration tells it: otherwise it keeps describing every event for a debug
+    line that is never written.
+    """
     caplog.set_level(logging.WARNING)
+    hass.bus.async_fire(EVENT_LOGGING_CHANGED)
