@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "flip_store",
                 "flip_events",
                 "dispatcher",
+                "dispatch_slot",
                 "devices",
                 "presentation",
             }

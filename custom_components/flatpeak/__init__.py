@@ -6,6 +6,7 @@ import asyncio
 from functools import partial
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -25,7 +26,8 @@ from .coordinator import (
 )
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .devices import async_register_flatpeak_device
-from .dispatcher import async_remove_dispatch, async_setup_dispatcher
+from .dispatch_slot import DispatchSlot
+from .dispatcher import async_remove_dispatch
 from .repairs import async_delete_issues, async_update_issues
 from .services import async_setup_services
 from .shared import async_get_client
@@ -81,7 +83,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
     else:
         _refresh_in_background(hass, entry, device)
     # Before the schedule is fetched: each new schedule is reconciled with Flip.
-    dispatcher = await async_setup_dispatcher(hass, entry, schedule)
+    dispatch = DispatchSlot(hass, entry, schedule)
+    await dispatch.async_apply()
+    entry.async_on_unload(dispatch.async_unload)
     await _async_start(hass, entry, status, schedule, import_prices)
     # Export prices only mean something with an export tariff; a change of
     # that connection reloads the entry (see _watch_export).
@@ -99,19 +103,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> 
         import_prices=import_prices,
         export_prices=export_prices,
         soc=StateOfChargeLink(hass, entry, client, schedule.async_request_refresh),
-        dispatcher=dispatcher,
+        dispatch=dispatch,
         registry_device_id=async_register_flatpeak_device(hass, entry, device.latest),
     )
     # The repairs follow every fetch and the dispatch; the fetch layer knows nothing of them.
     update_issues = partial(async_update_issues, hass, entry)
     for coordinator in data.coordinators:
         entry.async_on_unload(coordinator.async_add_refresh_listener(update_issues))
-    if dispatcher is not None:
-        entry.async_on_unload(dispatcher.async_add_listener(update_issues))
+    entry.async_on_unload(dispatch.async_add_listener(update_issues))
     update_issues()
     entry.async_on_unload(status.async_add_listener(lambda: _watch_export(hass, entry)))
 
-    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(
+        entry.add_update_listener(partial(_async_entry_updated, _own_settings(entry)))
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     data.soc.async_start()
     return True
@@ -168,6 +173,23 @@ async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
     async_delete_issues(hass, entry)
 
 
-async def _async_reload(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
-    """Apply changed options or credentials."""
-    await hass.config_entries.async_reload(entry.entry_id)
+def _own_settings(entry: FlatpeakConfigEntry) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Return what the entry's setup is built from: everything but its Flip dispatch."""
+    return dict(entry.data), dict(entry.options), entry.title
+
+
+async def _async_entry_updated(
+    settings: tuple[dict[str, Any], dict[str, Any], str],
+    hass: HomeAssistant,
+    entry: FlatpeakConfigEntry,
+) -> None:
+    """Reload for changed credentials or options; follow the Flip dispatch in place.
+
+    Home Assistant calls this at every change of the entry, its subentries
+    included: adding, changing or removing the Flip dispatch must not
+    interrupt the other entities.
+    """
+    if _own_settings(entry) != settings:
+        await hass.config_entries.async_reload(entry.entry_id)
+    elif entry.state is ConfigEntryState.LOADED:
+        await entry.runtime_data.dispatch.async_apply()

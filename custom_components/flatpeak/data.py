@@ -1,4 +1,8 @@
-"""What a loaded config entry holds: built once at setup, read by every platform."""
+"""What a loaded config entry holds: built once at setup, read by every platform.
+
+Only the Flip dispatch changes while the entry runs: its slot holds the
+dispatcher in force.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from .coordinator import (
     ScheduleCoordinator,
     StatusCoordinator,
 )
+from .dispatch_slot import DispatchSlot
 from .dispatcher import FlipDispatcher
 from .soc import StateOfChargeLink
 
@@ -33,10 +38,15 @@ class FlatpeakData:
     # Only when the location has an export tariff connected (a change reloads).
     export_prices: PriceCoordinator | None
     soc: StateOfChargeLink
-    # Only when the entry has a Flip dispatch.
-    dispatcher: FlipDispatcher | None
+    # The Flip dispatch, added, changed and removed in place.
+    dispatch: DispatchSlot
     # The registry ID of the Flatpeak device, registered before the platforms.
     registry_device_id: str
+
+    @property
+    def dispatcher(self) -> FlipDispatcher | None:
+        """The Flip dispatcher in force, when the entry has a dispatch."""
+        return self.dispatch.dispatcher
 
     @property
     def coordinators(self) -> tuple[FlatpeakCoordinator[Any], ...]:

@@ -13,6 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.core import callback
 from homeassistant.helpers.entity_platform import (
     AddConfigEntryEntitiesCallback,
     AddEntitiesCallback,
@@ -97,52 +98,71 @@ FLIP_SENSORS: tuple[FlipSensorDescription, ...] = (
 def async_add_dispatch_sensors(
     entry: FlatpeakConfigEntry, async_add_entities: AddEntitiesCallback
 ) -> None:
-    """Add the dispatch's sensors, attached to its subentry, if the entry has a dispatch."""
+    """Add the dispatch's sensors to its subentry: now if there is one, else once it is added.
+
+    Removing the dispatch removes them and their device: Home Assistant
+    removes what belongs to a removed subentry. A changed dispatch keeps them.
+    """
     data = entry.runtime_data
-    dispatcher = data.dispatcher
-    if dispatcher is None:
-        return
-    # Home Assistant passes config entry platforms a callback that takes a
-    # subentry: removing the dispatch then removes its entities too.
+    # Home Assistant passes config entry platforms a callback that takes a subentry.
     add = cast(AddConfigEntryEntitiesCallback, async_add_entities)
-    add(
-        [FlipSensor(data, dispatcher, description) for description in FLIP_SENSORS],
-        config_subentry_id=dispatcher.subentry_id,
-    )
+    added: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        dispatcher = data.dispatcher
+        if dispatcher is None or dispatcher.subentry_id in added:
+            return
+        added.add(dispatcher.subentry_id)
+        add(
+            [FlipSensor(data, description) for description in FLIP_SENSORS],
+            config_subentry_id=dispatcher.subentry_id,
+        )
+
+    add_new()
+    entry.async_on_unload(data.dispatch.async_add_listener(add_new))
 
 
 class FlipSensor(SensorEntity):
-    """A value of the Flip dispatch, on its own device, written whenever the dispatcher changes.
+    """A value of the Flip dispatch, on its own device, written whenever the dispatch changes.
 
-    Always available: the dispatcher knows what it dispatched, whatever the
-    schedule's state.
+    Available while the dispatch has a dispatcher, whatever the schedule's
+    state: the dispatcher knows what it dispatched. A changed dispatch
+    replaces the dispatcher, which the sensor reads from then on.
     """
 
     _attr_has_entity_name = True
     _attr_should_poll = False
     entity_description: FlipSensorDescription
 
-    def __init__(
-        self, data: FlatpeakData, dispatcher: FlipDispatcher, description: FlipSensorDescription
-    ) -> None:
+    def __init__(self, data: FlatpeakData, description: FlipSensorDescription) -> None:
         """Create the sensor on the dispatch's own device."""
         self.entity_description = description
-        self.dispatcher = dispatcher
+        self._dispatch = data.dispatch
         self._attr_unique_id = unique_id(data, description.key)
         self._attr_device_info = flip_device_info(data.device.config_entry, data.registry_device_id)
 
     async def async_added_to_hass(self) -> None:
-        """Follow the dispatcher."""
-        self.async_on_remove(self.dispatcher.async_add_listener(self.async_write_ha_state))
+        """Follow the dispatch."""
+        self.async_on_remove(self._dispatch.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Available while the dispatch has a dispatcher."""
+        return self._dispatch.dispatcher is not None
 
     @property
     def native_value(self) -> Value:
         """Compute the value at this instant."""
-        return self.entity_description.value_fn(self.dispatcher, dt_util.utcnow())
+        dispatcher = self._dispatch.dispatcher
+        if dispatcher is None:
+            return None
+        return self.entity_description.value_fn(dispatcher, dt_util.utcnow())
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """The event ID of the next event; the reason of an error and the skipped windows."""
-        if self.entity_description.attributes_fn is None:
+        dispatcher = self._dispatch.dispatcher
+        if self.entity_description.attributes_fn is None or dispatcher is None:
             return None
-        return self.entity_description.attributes_fn(self.dispatcher, dt_util.utcnow())
+        return self.entity_description.attributes_fn(dispatcher, dt_util.utcnow())

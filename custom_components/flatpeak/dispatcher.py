@@ -108,28 +108,36 @@ class FlipDispatcher:
 
     @callback
     def async_start(self) -> None:
-        """Follow the schedule: reconcile after each new one."""
+        """Follow the schedule: reconcile after each new one, and now if one is known.
+
+        At setup the schedule is not known yet; a dispatch added to a running
+        entry starts from the schedule in force.
+        """
         self._unsubs.append(self._schedule.async_add_listener(self._schedule_updated))
         self._unsubs.append(async_call_later(self._hass, START_GRACE, self._start_job))
         self._boundary.arm()
+        if self._schedule.plan is not None:
+            self.async_request_reconcile()
 
     async def async_stop(self) -> None:
-        """Stop following the schedule; withdraw everything if the dispatch was removed."""
+        """Stop once nothing is being sent; withdraw everything if the dispatch was removed.
+
+        A reconciliation under way is cut short, as an unload does: an event
+        whose answer was lost is known by its intent. An action under way
+        ends first.
+        """
         self._stopped = True
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
         self._cancel_retry()
         self._boundary.stop()
-        if self.subentry_id not in self._entry.subentries:
-            # Not tied to the entry: the entry is set up again meanwhile.
-            self._hass.async_create_background_task(
-                self._async_withdraw(), f"{DOMAIN} withdraw Flip events"
-            )
-
-    async def _async_withdraw(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
         async with self._lock:
-            await self.events.async_withdraw(dt_util.utcnow())
+            if self.subentry_id not in self._entry.subentries:
+                await self.events.async_withdraw(dt_util.utcnow())
 
     @callback
     def _schedule_updated(self) -> None:
@@ -407,26 +415,6 @@ def _pick_window(
     if exact:
         return exact[0]
     return next((slot for slot in ordered if slot.start <= moment < slot.end), None)
-
-
-async def async_setup_dispatcher(
-    hass: HomeAssistant, entry: ConfigEntry, schedule: ScheduleCoordinator
-) -> FlipDispatcher | None:
-    """Start the entry's Flip dispatch, if it has one; stop it when the entry unloads."""
-    subentry = flip_subentry(entry)
-    if subentry is None:
-        return None
-    try:
-        client = flip_client(hass, subentry.data)
-    except ValueError as err:  # the flow checks the URL; a hand-edited one may be wrong
-        LOGGER.error("The Flip dispatch of %s cannot start: %s", entry.title, err)
-        return None
-    store = DispatchStore(hass, entry.entry_id)
-    await store.async_load()
-    dispatcher = FlipDispatcher(hass, entry, subentry, schedule, FlipEvents(client, store))
-    dispatcher.async_start()
-    entry.async_on_unload(dispatcher.async_stop)
-    return dispatcher
 
 
 async def async_remove_dispatch(hass: HomeAssistant, entry: ConfigEntry) -> None:

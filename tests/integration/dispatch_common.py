@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import CONF_API_KEY, CONF_URL
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.const import CONF_API_KEY, CONF_URL, EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.flatpeak.const import DOMAIN, SUBENTRY_TYPE
@@ -25,6 +26,7 @@ TARGET = "dev-battery-1"
 NEXT_FLIP_EVENT = f"sensor.{PREFIX}_flip_dispatch_next_event"
 FLIP_STATUS = f"sensor.{PREFIX}_flip_dispatch_status"
 FLIP_COUNT = f"sensor.{PREFIX}_flip_dispatch_dispatched_events"
+FLIP_SENSORS = (NEXT_FLIP_EVENT, FLIP_STATUS, FLIP_COUNT)
 
 type Key = tuple[Any, ...]
 
@@ -119,6 +121,24 @@ def live_keys(sandbox: Sandbox) -> Counter[Key]:
     return Counter(key_of(event) for event in live(sandbox))
 
 
+def owners(device: dr.DeviceEntry, entry: MockConfigEntry) -> set[str | None]:
+    """The subentries of the entry that own a device, on any Home Assistant version."""
+    if hasattr(device, "config_subentry_id"):  # 2026.8 and later
+        return {device.config_subentry_id}
+    return device.config_entries_subentries[entry.entry_id]
+
+
+def devices_of(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, dr.DeviceEntry]:
+    """The entry's devices by their Flatpeak identifier."""
+    registry = dr.async_get(hass)
+    return {
+        identifier: device
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    }
+
+
 async def refresh_schedule(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Fetch the schedule now and let the reconciliation it causes finish."""
     await entry.runtime_data.schedule.async_refresh()
@@ -142,3 +162,38 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+class Watch:
+    """What happens to a running entry and its entities, from now on.
+
+    A reload would set the entry up again (new runtime data) and turn every
+    entity of the Flatpeak device unavailable for a moment: both show here.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: MockConfigEntry) -> None:
+        """Start watching a loaded entry."""
+        self._entry = entry
+        self._data = entry.runtime_data
+        registry = er.async_get(hass)
+        # The Flatpeak device's entities, not the Flip dispatch's.
+        self.flatpeak = {
+            item.entity_id
+            for item in er.async_entries_for_device(registry, self._data.registry_device_id)
+        }
+        # Every entity's states since, in order; None once removed.
+        self.states: defaultdict[str, list[str | None]] = defaultdict(list)
+        hass.bus.async_listen(EVENT_STATE_CHANGED, self._changed)
+
+    @callback
+    def _changed(self, event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        self.states[event.data["entity_id"]].append(None if new is None else new.state)
+
+    def assert_untouched(self) -> None:
+        """Fail unless the entry ran on without a reload, its Flatpeak entities unchanged."""
+        assert self._entry.state is ConfigEntryState.LOADED
+        assert self._entry.runtime_data is self._data, "the entry was set up again"
+        assert {
+            entity: seen for entity, seen in self.states.items() if entity in self.flatpeak
+        } == {}

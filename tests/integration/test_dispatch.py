@@ -6,10 +6,12 @@ import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 import logging
+from types import MappingProxyType
 from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
@@ -18,23 +20,27 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.api import FlipAction, FlipClient, FlipMode, FlipPowerMode
-from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.const import DOMAIN, SUBENTRY_TYPE
 from custom_components.flatpeak.diagnostics import async_get_config_entry_diagnostics
 from sandbox import Fault, Sandbox
 
 from .common import session, setup_entry, state
 from .dispatch_common import (
     FLIP_COUNT,
+    FLIP_SENSORS,
     FLIP_STATUS,
     HOUR,
     MINUTE,
     NEXT_FLIP_EVENT,
     NOW,
     TARGET,
+    Watch,
     advance,
+    devices_of,
     flip_data,
     live,
     live_keys,
+    owners,
     refresh_schedule,
     restart,
     window,
@@ -187,24 +193,6 @@ async def test_short_soon_and_powerless_windows_are_skipped_and_reported(
 
 
 # Devices
-
-
-def owners(device: dr.DeviceEntry, entry: MockConfigEntry) -> set[str | None]:
-    """The subentries of the entry that own a device, on any Home Assistant version."""
-    if hasattr(device, "config_subentry_id"):  # 2026.8 and later
-        return {device.config_subentry_id}
-    return device.config_entries_subentries[entry.entry_id]
-
-
-def devices_of(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, dr.DeviceEntry]:
-    """The entry's devices by their Flatpeak identifier."""
-    registry = dr.async_get(hass)
-    return {
-        identifier: device
-        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
-        for domain, identifier in device.identifiers
-        if domain == DOMAIN
-    }
 
 
 async def test_the_dispatch_has_a_device_of_its_own_in_its_subentry(
@@ -785,21 +773,113 @@ async def test_removing_the_dispatch_withdraws_its_events_and_entities(
     hass: HomeAssistant,
     scheduled: Sandbox,
     entry: MockConfigEntry,
+    settings: dict[str, Any],
     hass_storage: dict[str, Any],
 ) -> None:
     await set_up(hass, entry)
     registry = er.async_get(hass)
     assert registry.async_get(FLIP_STATUS) is not None
     (subentry_id,) = entry.subentries
+    watch = Watch(hass, entry)
 
     assert hass.config_entries.async_remove_subentry(entry, subentry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert live(scheduled) == []
-    assert registry.async_get(FLIP_STATUS) is None
-    assert hass.states.get(FLIP_STATUS) is None
+    for entity_id in FLIP_SENSORS:
+        assert registry.async_get(entity_id) is None
+        assert hass.states.get(entity_id) is None
+    assert set(devices_of(hass, entry)) == {scheduled.device_id}
     assert f"{DOMAIN}.{entry.entry_id}.dispatch" not in hass_storage
     assert entry.runtime_data.dispatcher is None
+    # The rest of the entry ran on.
+    watch.assert_untouched()
+
+    # Added again: a new subentry, its device and entities, its events.
+    new = ConfigSubentry(
+        data=MappingProxyType(settings),
+        subentry_type=SUBENTRY_TYPE,
+        title="Flip again",
+        unique_id=None,
+    )
+    assert hass.config_entries.async_add_subentry(entry, new)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert live_keys(scheduled) == Counter([window(*A), window(*B), window(*C)])
+    assert state(hass, FLIP_COUNT) == "3"
+    flip = devices_of(hass, entry)[f"{scheduled.device_id}_flip_dispatch"]
+    assert owners(flip, entry) == {new.subentry_id}
+    watch.assert_untouched()
+
+
+async def test_a_change_during_a_create_sends_the_event_once(
+    hass: HomeAssistant,
+    scheduled: Sandbox,
+    entry: MockConfigEntry,
+    settings: dict[str, Any],
+    hass_storage: dict[str, Any],
+) -> None:
+    """The dispatch is changed after Flip created an event and before its answer came back."""
+    scheduled.set_schedule_override(plan(A))
+    await set_up(hass, entry)
+    original = FlipClient.create_event
+    created = asyncio.Event()
+
+    async def create_then_hang(client: FlipClient, **kwargs: Any) -> Any:
+        await original(client, **kwargs)
+        created.set()
+        await asyncio.Event().wait()
+
+    scheduled.set_schedule_override(plan(A, B))
+    with patch.object(FlipClient, "create_event", create_then_hang):
+        await entry.runtime_data.schedule.async_refresh()
+        await created.wait()
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    assert [intent["key"]["starts_at"] for intent in stored["intents"]] == [z(B[0])]
+
+    # A setting that leaves the events as they are.
+    (subentry,) = entry.subentries.values()
+    hass.config_entries.async_update_subentry(entry, subentry, data=settings | {"min_duration": 30})
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # The new dispatcher listed Flip once and adopted the event by its intent.
+    assert live_keys(scheduled) == Counter([window(*A), window(*B)])
+    assert flip_counts(scheduled) == (2, 0, 2)
+    assert state(hass, FLIP_COUNT) == "2"
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    assert stored["intents"] == []
+    assert len(stored["events"]) == 2
+
+
+async def test_a_dispatch_that_cannot_start_shows_as_unavailable(
+    hass: HomeAssistant,
+    scheduled: Sandbox,
+    entry: MockConfigEntry,
+    settings: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Settings edited by hand, which the flow would refuse."""
+    await set_up(hass, entry)
+    watch = Watch(hass, entry)
+    (subentry,) = entry.subentries.values()
+
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data=settings | {"url": "ftp://flip.example.com"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert "The Flip dispatch of Nova Systems Pico Ultimate cannot start" in caplog.text
+    assert entry.runtime_data.dispatcher is None
+    for entity_id in FLIP_SENSORS:
+        assert state(hass, entity_id) == "unavailable"
+
+    # Put right, it starts again and sends nothing twice.
+    hass.config_entries.async_update_subentry(entry, subentry, data=settings)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert state(hass, FLIP_STATUS) == "dispatched"
+    assert live_keys(scheduled) == Counter([window(*A), window(*B), window(*C)])
+    watch.assert_untouched()
 
 
 async def test_removing_the_entry_withdraws_its_events(

@@ -10,25 +10,31 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_URL, PERCENTAGE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.api import DEFAULT_FLIP_URL
-from custom_components.flatpeak.const import DOMAIN, SUBENTRY_TYPE
+from custom_components.flatpeak.const import CONF_SOC_ENTITY, DOMAIN, SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
-from .common import session, setup_entry, state
+from .common import PREFIX, session, setup_entry, state
 from .dispatch_common import (
+    FLIP_SENSORS,
     FLIP_STATUS,
     HOUR,
+    NEXT_FLIP_EVENT,
     NOW,
     TARGET,
+    Watch,
+    devices_of,
     flip_data,
     live,
     live_keys,
+    owners,
     window,
     with_flip,
 )
@@ -40,6 +46,8 @@ TEXTS = json.loads(
 )["config_subentries"][SUBENTRY_TYPE]
 
 A = (NOW + HOUR, NOW + 2 * HOUR)
+BATTERY = "sensor.home_battery_state_of_charge"
+SOC_SYNC = f"sensor.{PREFIX}_state_of_charge_sync"
 
 
 def checked(result: Any) -> Any:
@@ -98,13 +106,29 @@ def scheduled(sandbox: Sandbox, freezer: FrozenDateTimeFactory) -> Sandbox:
     return sandbox
 
 
-async def test_adding_a_flip_dispatch_starts_dispatching(
-    hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
-) -> None:
-    await setup_entry(hass, mock_config_entry)
-    assert hass.states.get(FLIP_STATUS) is None
+@pytest.fixture
+def linked_entry(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry with a battery sensor linked: it has a state-of-charge sync entity."""
+    hass.states.async_set(BATTERY, "40", {"unit_of_measurement": PERCENTAGE})
+    return MockConfigEntry(
+        domain=mock_config_entry.domain,
+        title=mock_config_entry.title,
+        data=mock_config_entry.data,
+        unique_id=mock_config_entry.unique_id,
+        options={CONF_SOC_ENTITY: BATTERY},
+    )
 
-    result = await start(hass, mock_config_entry)
+
+async def test_adding_a_flip_dispatch_starts_dispatching_without_a_reload(
+    hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, linked_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, linked_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(FLIP_STATUS) is None
+    watch = Watch(hass, linked_entry)
+    assert SOC_SYNC in watch.flatpeak
+
+    result = await start(hass, linked_entry)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     result = await submit(
@@ -114,7 +138,7 @@ async def test_adding_a_flip_dispatch_starts_dispatching(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Flip prg-sandbox-home"
-    (subentry,) = mock_config_entry.subentries.values()
+    (subentry,) = linked_entry.subentries.values()
     assert subentry.subentry_type == SUBENTRY_TYPE
     assert dict(subentry.data) == {
         CONF_API_KEY: scheduled.flip_api_key,
@@ -127,12 +151,23 @@ async def test_adding_a_flip_dispatch_starts_dispatching(
         "min_duration": 15,
         "backup_reserve": 25,
     }
-    # The entry reloaded with its dispatch, which sent the window.
-    assert mock_config_entry.state is ConfigEntryState.LOADED
+    # The dispatch started at once and sent the window; the rest of the entry ran on.
+    watch.assert_untouched()
     assert state(hass, FLIP_STATUS) == "dispatched"
     (event,) = live(scheduled)
     assert event["target_ids"] == ["a-1", "b_2"]
     assert event["actions"][0]["backup_reserve_percentage"] == 25
+    assert state(hass, NEXT_FLIP_EVENT) == A[0].isoformat()
+    assert hass.states.get(NEXT_FLIP_EVENT).attributes["event_id"] == event["id"]  # type: ignore[union-attr]
+    # On the dispatch's own device, in its subentry, linked to the Flatpeak device.
+    flip = devices_of(hass, linked_entry)[f"{scheduled.device_id}_flip_dispatch"]
+    assert owners(flip, linked_entry) == {subentry.subentry_id}
+    assert flip.via_device_id == linked_entry.runtime_data.registry_device_id
+    for entity_id in FLIP_SENSORS:
+        registered = er.async_get(hass).async_get(entity_id)
+        assert registered is not None
+        assert registered.device_id == flip.id
+        assert registered.config_subentry_id == subentry.subentry_id
 
 
 async def test_the_form_offers_flips_addresses(
@@ -268,14 +303,18 @@ async def test_an_entry_has_one_flip_dispatch_at_most(
     assert result["reason"] == "already_configured"
 
 
-async def test_reconfiguring_the_dispatch_moves_its_events(
-    hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
+async def test_reconfiguring_the_dispatch_moves_its_events_without_a_reload(
+    hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, linked_entry: MockConfigEntry
 ) -> None:
-    entry = with_flip(mock_config_entry, flip_data(scheduled, sandbox_url))
+    entry = with_flip(linked_entry, flip_data(scheduled, sandbox_url))
     await setup_entry(hass, entry)
     await hass.async_block_till_done(wait_background_tasks=True)
     (subentry_id,) = entry.subentries
     assert live_keys(scheduled) == Counter([window(*A)])
+    (old_event,) = live(scheduled)
+    assert hass.states.get(NEXT_FLIP_EVENT).attributes["event_id"] == old_event["id"]  # type: ignore[union-attr]
+    watch = Watch(hass, entry)
+    assert SOC_SYNC in watch.flatpeak
 
     result = checked(
         await hass.config_entries.subentries.async_init(
@@ -309,5 +348,36 @@ async def test_reconfiguring_the_dispatch_moves_its_events(
     # Our own wording, not Home Assistant's generic one.
     assert result.get("translation_domain") in (None, DOMAIN)
     assert entry.subentries[subentry_id].data["target_ids"] == ["dev-battery-2"]
-    # Reloaded: the event for the old target is cancelled, one for the new sent.
+    # The event for the old target is cancelled, one for the new sent.
     assert live_keys(scheduled) == Counter([window(*A, target="dev-battery-2")])
+    (new_event,) = live(scheduled)
+    # The dispatch's entities follow the new settings; the rest of the entry ran on.
+    watch.assert_untouched()
+    assert hass.states.get(NEXT_FLIP_EVENT).attributes["event_id"] == new_event["id"]  # type: ignore[union-attr]
+    assert state(hass, FLIP_STATUS) == "dispatched"
+    for entity_id in FLIP_SENSORS:
+        assert "unavailable" not in watch.states[entity_id]
+
+
+async def test_changing_the_options_still_reloads(
+    hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
+) -> None:
+    entry = with_flip(mock_config_entry, flip_data(scheduled, sandbox_url))
+    await setup_entry(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    data = entry.runtime_data
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**result["data_schema"]({}), "schedule_horizon": 48}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not data
+    assert entry.runtime_data.schedule.horizon_hours == 48
+    # The dispatch started again with the entry, and sent nothing twice.
+    assert entry.runtime_data.dispatcher is not None
+    assert state(hass, FLIP_STATUS) == "dispatched"
+    assert live_keys(scheduled) == Counter([window(*A)])
