@@ -116,9 +116,12 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
         return self.coordinator.plan
 
     def shown(self) -> tuple[object, ...]:
-        """Return the slot shown and its plan: the event says what they say."""
-        plan = self.plan
-        return plan, None if plan is None else _slot_shown(plan, dt_util.utcnow())
+        """Return the slot shown, its plan (the event says what they say), and if it is on."""
+        if (plan := self.plan) is None:
+            return (None,)
+        now = dt_util.utcnow()
+        slot = _slot_shown(plan, now)
+        return plan, slot, slot is not None and slot.start <= now
 
     @property
     def event(self) -> CalendarEvent | None:
