@@ -72,13 +72,17 @@ class FlatpeakEntity[C: FlatpeakCoordinator[Any]](CoordinatorEntity[C]):
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state if what it shows has changed."""
-        if self._showing() != self._written:
-            self.async_write_ha_state()
+        if (showing := self._showing()) != self._written:
+            self._write(showing)
 
     @callback
     def async_write_ha_state(self) -> None:
         """Write the state, and remember what it shows."""
-        self._written = self._showing()
+        self._write(self._showing())
+
+    @callback
+    def _write(self, showing: tuple[object, ...]) -> None:
+        self._written = showing
         super().async_write_ha_state()
 
 
