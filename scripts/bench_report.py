@@ -363,8 +363,9 @@ def other_sections(results: dict[str, Result]) -> list[str]:
             f"One entry. A schedule of {cpu['days']} days x {cpu['slots_per_day']} half-hour"
             f" slots ({cpu['slots']} slots) handed to the schedule coordinator as a fetch"
             " hands it: parsed from the JSON document by the API models, set as the"
-            f" coordinator's data ({cpu['schedule_listeners']} listening entities write their"
-            " states, building the plan) and the boundary timer armed. Two schedules"
+            f" coordinator's data ({cpu['schedule_listeners']} listening entities; each whose"
+            " state changed writes it, building the plan) and the boundary timer armed,"
+            " until Home Assistant is idle again. Two schedules"
             f" alternate, so every update changes the plan; {cpu['runs']} runs each,"
             " `time.process_time`.",
             "",

@@ -136,8 +136,33 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
     @callback
     @override
     def async_update_listeners(self) -> None:
-        """Tell every listener, each on its own: one failing must not stop the rest."""
-        self._guard.notify(listener for listener, _ in self._listeners.values())
+        """Tell every listener, each on its own: one failing must not stop the rest.
+
+        The ones that switch something are told first (see `listeners.boundary_stage`),
+        the others stage by stage on later turns of the event loop: a new answer or a
+        window's edge never keeps the loop for long, and every entry waiting for the
+        same instant switches before the rest of any is written.
+        """
+        stages: dict[int, list[Callable[[], None]]] = {}
+        for listener, _ in self._listeners.values():
+            stages.setdefault(boundary_stage(listener), []).append(listener)
+        if not stages:
+            return
+        first, *later = (stages[stage] for stage in sorted(stages))
+        self._guard.notify(first)
+        if later:
+            self.config_entry.async_create_task(
+                self.hass, self._tell_later(later), f"{self.name} listeners", eager_start=False
+            )
+
+    async def _tell_later(self, stages: list[list[Callable[[], None]]]) -> None:
+        """Tell each later stage's listeners on a later turn of the event loop."""
+        for stage in stages:
+            await asyncio.sleep(0)
+            if self._shutdown_requested:
+                return
+            listening = {listener for listener, _ in self._listeners.values()}
+            self._guard.notify(listener for listener in stage if listener in listening)
 
     @callback
     def async_add_refresh_listener(self, finished: Callable[[], None]) -> Callable[[], None]:
@@ -324,11 +349,9 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
 class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
     """A coordinator whose answer changes meaning at known instants.
 
-    Entities are told at each of those instants, without a request: the ones
-    that switch something first (see `listeners.boundary_stage`), each stage on
-    a later turn of the event loop. Every entry waiting for the same instant
-    passes it in one callback, so that the charging window of every entry is
-    written before the rest of any.
+    Entities are told at each of those instants, without a request. Every
+    entry waiting for the same instant passes it in one callback, so that the
+    charging window of every entry is written before the rest of any.
     """
 
     def __init__(
@@ -340,34 +363,11 @@ class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
     ) -> None:
         """Set up the coordinator and its boundary timer."""
         super().__init__(hass, entry, client, cache)
-        self.boundary = BoundaryTimer(hass, entry, self._next_boundary, self._boundary_passed)
+        self.boundary = BoundaryTimer(hass, entry, self._next_boundary, self.async_update_listeners)
 
     @abstractmethod
     def _next_boundary(self, now: datetime) -> datetime | None:
         """Return the next instant after now at which the answer means something else."""
-
-    @callback
-    def _boundary_passed(self) -> None:
-        stages: dict[int, list[Callable[[], None]]] = {}
-        for listener, _ in self._listeners.values():
-            stages.setdefault(boundary_stage(listener), []).append(listener)
-        if not stages:
-            return
-        first, *later = (stages[stage] for stage in sorted(stages))
-        self._guard.notify(first)
-        if later:
-            self.config_entry.async_create_task(
-                self.hass, self._tell_later(later), f"{self.name} boundary", eager_start=False
-            )
-
-    async def _tell_later(self, stages: list[list[Callable[[], None]]]) -> None:
-        """Tell each later stage's listeners on a later turn of the event loop."""
-        for stage in stages:
-            await asyncio.sleep(0)
-            if self._shutdown_requested:
-                return
-            listening = {listener for listener, _ in self._listeners.values()}
-            self._guard.notify(listener for listener in stage if listener in listening)
 
     @property
     def next_boundary(self) -> datetime | None:

@@ -2,9 +2,10 @@
 
 One entry runs against the sandbox. A schedule of 7 days of 48 half-hour slots (one
 session a day) is handed to the schedule coordinator as its fetch would hand it: parsed
-by the API models from the wire document, set as the coordinator's data (every entity
-writes its state, building the plan of `schedule.py` on the way) and the boundary timer
-armed. `time.process_time` is read around that, with no request in it. Two schedules
+by the API models from the wire document, set as the coordinator's data (each entity
+whose state changed writes it, the later ones on later turns of the event loop, building
+the plan of `schedule.py` on the way) and the boundary timer armed. `time.process_time`
+is read around that, until Home Assistant is idle again, with no request in it. Two schedules
 alternate, so that every update changes the plan and the states. Then the
 `calendar.get_events` action for the week is timed the same way.
 """
@@ -80,8 +81,9 @@ async def test_cpu_per_update(
         parsed = time.process_time()
         coordinator.async_set_updated_data(schedule)
         coordinator.schedule_boundary()
-        ended = time.process_time()
+        # The entities that do not switch anything are told on later turns of the loop.
         await hass.async_block_till_done()
+        ended = time.process_time()
         parse.append(parsed - began)
         whole.append(ended - began)
         # The plan alone, on a schedule of its own (the coordinator keeps its plan).
