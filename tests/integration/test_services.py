@@ -527,3 +527,39 @@ async def test_set_device_state_when_flatpeak_fails(
     assert "422" in message
     assert sandbox.flatpeak.device_state()["submitted"] is False
     assert sandbox.request_counts["schedule_soc"] == 0
+
+
+async def test_a_refused_refresh_from_the_ui_is_a_validation_error(
+    hass: HomeAssistant,
+    hass_ws_client: Any,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As the UI calls it: the message says when to try again, and nothing of ours is logged.
+
+    Home Assistant's websocket handler itself logs the refused call's message, once.
+    (Real time here: the websocket's login checks its token against the clock.)
+    """
+    loaded = mock_config_entry
+    await setup_entry(hass, loaded)
+    await call(hass, "refresh", loaded)
+    client = await hass_ws_client(hass)
+    caplog.clear()
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "refresh",
+            "service_data": {"config_entry_id": loaded.entry_id},
+        }
+    )
+    answer = await client.receive_json()
+
+    assert answer["success"] is False
+    assert answer["error"]["code"] == "service_validation_error"
+    assert re.search(r"Try again in \d+ s", answer["error"]["message"])
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert len(errors) == 1
+    assert errors[0].name.startswith("homeassistant.components.websocket_api")
+    assert errors[0].exc_info is None
+    assert not [r for r in caplog.records if r.name.startswith("custom_components")]
