@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
@@ -41,6 +42,11 @@ async def test_events_are_made_once_per_schedule_and_time_zone(
     assert again == listed[1:2]
     assert again[0] is listed[1]
     assert entity.event is listed[0]  # the next window, made already
+    # Home Assistant deep-copies each event it lists: the times, immutable, are kept.
+    copied = dataclasses.asdict(listed[0])
+    assert copied["start"] is listed[0].start
+    assert copied["end"] is listed[0].end
+    assert copied["start"].isoformat() == "2026-03-28T13:00:00+00:00"
 
     # Another time zone: the same instants, in its wall time.
     await hass.config.async_set_time_zone("Asia/Tokyo")
