@@ -162,6 +162,14 @@ def test_schedule_without_data_has_no_sessions() -> None:
             "data[0].schedule[0].power.value",
         ),
         (
+            lambda d: d["data"][0]["schedule"][0]["power"].update(value=10**400),
+            "data[0].schedule[0].power.value",
+        ),
+        (
+            lambda d: d["data"][0]["schedule"][0]["power"].update(units="MW", value=1e307),
+            "data[0].schedule[0].power.value",
+        ),
+        (
             lambda d: d["data"][0]["schedule"][0].update(vpp_event="maybe"),
             "data[0].schedule[0].vpp_event",
         ),
