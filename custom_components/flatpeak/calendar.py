@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Self
 
 from homeassistant.components.calendar import (
     CalendarEntity,
@@ -48,7 +49,23 @@ def wall_time(moment: datetime) -> datetime:
     offset is a zone of its own, which Python compares in absolute time.
     """
     local = dt_util.as_local(moment)
-    return local.astimezone(timezone(local.utcoffset() or timedelta()))
+    fixed = local.astimezone(timezone(local.utcoffset() or timedelta()))
+    return WallTime.combine(fixed.date(), fixed.timetz())
+
+
+class WallTime(datetime):
+    """A `wall_time`: a datetime that deep-copies as itself, as an immutable value may.
+
+    Home Assistant deep-copies each event it lists (`dataclasses.asdict`), and a
+    datetime's own deep copy rebuilds it and its time zone: that was most of
+    the time it took to list a week of events.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        """Return this very datetime: it cannot change."""
+        return self
 
 
 @dataclass
@@ -86,6 +103,54 @@ class SlotEvent(CalendarEvent):
         return self.end
 
 
+class PlanEvents:
+    """The calendar events of one plan in one time zone, each made once, when first asked for.
+
+    A plan lasts until the next fetch, while the calendar is listed at every view
+    and its event read several times at each write: each event is made once per plan.
+    """
+
+    def __init__(self, plan: ChargingPlan, zone: tzinfo) -> None:
+        """Start with no event made."""
+        self.plan = plan
+        self.zone = zone
+        self._events: dict[int, CalendarEvent] = {}
+        self._sessions: dict[int, list[str]] = {}
+
+    def event(self, slot: ChargingSlot) -> CalendarEvent:
+        """Return the event of one of the plan's slots."""
+        if (event := self._events.get(id(slot))) is None:
+            event = self._events[id(slot)] = self._make(slot)
+        return event
+
+    def between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+        """Return the events of the slots that overlap [start, end)."""
+        return [self.event(slot) for slot in self.plan.slots_between(start, end)]
+
+    def _make(self, slot: ChargingSlot) -> CalendarEvent:
+        power = f" {slot.power_w / 1000:.1f} kW" if slot.power_w is not None else ""
+        lines = self._session_lines(self.plan.session_of(slot))
+        if slot.vpp_event:
+            lines = [*lines, "Part of a virtual power plant event."]
+        return SlotEvent(
+            start=slot.start,
+            end=slot.end,
+            summary=f"Charging{power}",
+            description="\n".join(lines),
+            uid=f"{slot.start.isoformat()}/{slot.end.isoformat()}",
+        )
+
+    def _session_lines(self, session: ChargingSession | None) -> list[str]:
+        """Say what a slot is part of: its session's energy, cost and certainty."""
+        if session is None:
+            return []
+        if (lines := self._sessions.get(id(session))) is None:
+            lines = self._sessions[id(session)] = _describe(
+                session, self.plan.schedule.currency_code
+            )
+        return lines
+
+
 class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     """Each charging slot of the schedule as a calendar event."""
 
@@ -94,10 +159,7 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     def __init__(self, data: FlatpeakData) -> None:
         """Create the calendar."""
         super().__init__(data, data.schedule, DESCRIPTION)
-        # The events made from the plan's slots (by the slot's id), kept with their plan:
-        # Home Assistant reads the event several times at each write.
-        self._events_of: ChargingPlan | None = None
-        self._events: dict[int, CalendarEvent] = {}
+        self._made: PlanEvents | None = None
 
     @callback
     def async_write_ha_state(self) -> None:
@@ -129,7 +191,7 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
         if (plan := self.plan) is None:
             return None
         slot = _slot_shown(plan, dt_util.utcnow())
-        return None if slot is None else self._event(plan, slot)
+        return None if slot is None else self._events(plan).event(slot)
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
@@ -137,49 +199,35 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
         """Return the slots that overlap the requested range."""
         if (plan := self.plan) is None:
             return []
-        return [self._event(plan, slot) for slot in plan.slots_between(start_date, end_date)]
+        return self._events(plan).between(start_date, end_date)
 
-    def _event(self, plan: ChargingPlan, slot: ChargingSlot) -> CalendarEvent:
-        if plan is not self._events_of:
-            self._events_of, self._events = plan, {}
-        if (event := self._events.get(id(slot))) is None:
-            event = self._events[id(slot)] = self._new_event(plan, slot)
-        return event
-
-    def _new_event(self, plan: ChargingPlan, slot: ChargingSlot) -> CalendarEvent:
-        power = f" {slot.power_w / 1000:.1f} kW" if slot.power_w is not None else ""
-        return SlotEvent(
-            start=slot.start,
-            end=slot.end,
-            summary=f"Charging{power}",
-            description=_describe(plan.session_of(slot), slot, plan.schedule.currency_code),
-            uid=f"{slot.start.isoformat()}/{slot.end.isoformat()}",
-        )
+    def _events(self, plan: ChargingPlan) -> PlanEvents:
+        """Return the events of plan in Home Assistant's time zone, made anew when either changes."""
+        zone = dt_util.get_default_time_zone()
+        if self._made is None or self._made.plan is not plan or self._made.zone is not zone:
+            self._made = PlanEvents(plan, zone)
+        return self._made
 
 
 def _slot_shown(plan: ChargingPlan, now: datetime) -> ChargingSlot | None:
     """Return the slot in force now, or else the next one."""
-    return plan.current_slot(now) or next((s for s in plan.slots if s.start > now), None)
+    return plan.current_slot(now) or plan.next_slot(now)
 
 
-def _describe(session: ChargingSession | None, slot: ChargingSlot, currency: str | None) -> str:
-    """Say what the slot is part of: its session's energy, cost and certainty."""
-    lines = []
-    if session is not None:
-        begins, ends = dt_util.as_local(session.start), dt_util.as_local(session.end)
-        # Across a clock change wall times alone mislead (the end may read
-        # earlier than the start): name the zone in force at each.
-        shown = "%a %H:%M" if begins.utcoffset() == ends.utcoffset() else "%a %H:%M %Z"
-        lines.append(f"Charging session {begins.strftime(shown)} to {ends.strftime(shown)}.")
-        if session.energy_wh is not None:
-            lines.append(f"Planned energy: {session.energy_wh / 1000:.2f} kWh.")
-        if session.cost is not None:
-            lines.append(f"Planned cost: {session.cost:.2f} {currency or ''}".rstrip() + ".")
-        if session.cost_confidence is not None:
-            if session.cost_confidence >= 1:
-                lines.append("Prices confirmed.")
-            else:
-                lines.append(f"Forecast prices ({session.cost_confidence:.0%} confidence).")
-    if slot.vpp_event:
-        lines.append("Part of a virtual power plant event.")
-    return "\n".join(lines)
+def _describe(session: ChargingSession, currency: str | None) -> list[str]:
+    """Say what a session is: when, its energy, cost and certainty."""
+    begins, ends = dt_util.as_local(session.start), dt_util.as_local(session.end)
+    # Across a clock change wall times alone mislead (the end may read
+    # earlier than the start): name the zone in force at each.
+    shown = "%a %H:%M" if begins.utcoffset() == ends.utcoffset() else "%a %H:%M %Z"
+    lines = [f"Charging session {begins.strftime(shown)} to {ends.strftime(shown)}."]
+    if session.energy_wh is not None:
+        lines.append(f"Planned energy: {session.energy_wh / 1000:.2f} kWh.")
+    if session.cost is not None:
+        lines.append(f"Planned cost: {session.cost:.2f} {currency or ''}".rstrip() + ".")
+    if session.cost_confidence is not None:
+        if session.cost_confidence >= 1:
+            lines.append("Prices confirmed.")
+        else:
+            lines.append(f"Forecast prices ({session.cost_confidence:.0%} confidence).")
+    return lines

@@ -10,13 +10,83 @@ while the calendar still shows each slot.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from itertools import accumulate
+from operator import attrgetter
+from typing import Protocol
 
 from .api import ChargingSession, ChargingSlot, PricePeriod, Prices, SocSchedule
+
+# Orders anything with a start and an end by start, then end.
+_by_time = attrgetter("start", "end")
+
+
+class Timed(Protocol):
+    """Anything in force from a start up to an end: a slot, a session, a period."""
+
+    @property
+    def start(self) -> datetime:
+        """When it begins."""
+
+    @property
+    def end(self) -> datetime:
+        """When it is over (not included)."""
+
+
+class TimeIndex[T: Timed]:
+    """Items sorted by start, indexed to answer what holds at a moment in O(log n).
+
+    Starts are sorted, so a bisection finds the items started by a moment. Ends
+    are not, so the index also keeps, at each position, the latest end so far:
+    a list that never decreases, where a bisection skips every item over by a
+    moment. Between the two are the candidates: one or two, unless items overlap.
+    """
+
+    def __init__(self, items: Sequence[T]) -> None:
+        """Index items, which must be sorted by start."""
+        self.items = items
+        self._starts = [item.start for item in items]
+        self._reach = list(accumulate((item.end for item in items), max))
+
+    def _first_not_over(self, moment: datetime) -> int:
+        """Return the position of the first item that ends after moment."""
+        return bisect_right(self._reach, moment)
+
+    def at(self, moment: datetime) -> T | None:
+        """Return the item in force at moment; of overlapping ones, the last in order."""
+        started = bisect_right(self._starts, moment)
+        for item in reversed(self.items[self._first_not_over(moment) : started]):
+            if moment < item.end:
+                return item
+        return None
+
+    def first_after(self, moment: datetime) -> T | None:
+        """Return the first item that starts after moment."""
+        index = bisect_right(self._starts, moment)
+        return self.items[index] if index < len(self.items) else None
+
+    def overlapping(self, start: datetime, end: datetime) -> list[T]:
+        """Return the items that overlap [start, end), in order."""
+        candidates = self.items[self._first_not_over(start) : bisect_left(self._starts, end)]
+        return [item for item in candidates if item.end > start]
+
+    def ending_after(self, moment: datetime) -> list[T]:
+        """Return the items that end after moment, in order."""
+        return [item for item in self.items[self._first_not_over(moment) :] if item.end > moment]
+
+    def any_ending_after(self, moment: datetime) -> bool:
+        """Say whether any item ends after moment."""
+        return self._first_not_over(moment) < len(self.items)
+
+
+def first_after(instants: Sequence[datetime], moment: datetime) -> datetime | None:
+    """Return the first of sorted instants after moment."""
+    index = bisect_right(instants, moment)
+    return instants[index] if index < len(instants) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,31 +104,54 @@ class ActivePeriod:
 
 def merge_slots(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
     """Merge slots that touch or overlap into active periods, in time order."""
-    periods: list[ActivePeriod] = []
-    for slot in sorted(slots, key=lambda s: (s.start, s.end)):
+    return _merge_sorted(sorted(slots, key=_by_time))
+
+
+def _merge_sorted(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
+    """Merge slots sorted by start into active periods."""
+    groups: list[list[ChargingSlot]] = []
+    ends: list[datetime] = []
+    for slot in slots:
         if slot.end <= slot.start:
             continue
-        if periods and slot.start <= periods[-1].end:
-            last = periods[-1]
-            periods[-1] = ActivePeriod(last.start, max(last.end, slot.end), (*last.slots, slot))
+        if groups and slot.start <= ends[-1]:
+            groups[-1].append(slot)
+            ends[-1] = max(ends[-1], slot.end)
         else:
-            periods.append(ActivePeriod(slot.start, slot.end, (slot,)))
-    return tuple(periods)
+            groups.append([slot])
+            ends.append(slot.end)
+    return tuple(
+        ActivePeriod(group[0].start, end, tuple(group))
+        for group, end in zip(groups, ends, strict=True)
+    )
 
 
 class ChargingPlan:
-    """What a schedule means at any moment: the questions entities ask."""
+    """What a schedule means at any moment: the questions entities ask.
+
+    Each answer about a moment is a bisection or two in lists built once per
+    schedule, so entities may ask at every state they write.
+    """
 
     def __init__(self, schedule: SocSchedule) -> None:
         """Index the schedule's sessions and slots."""
         self.schedule = schedule
         self.sessions = schedule.sessions
         self.slots = schedule.slots
-        self.periods = merge_slots(self.slots)
+        self.periods = _merge_sorted(self.slots)
+        self._sessions = TimeIndex(self.sessions)
+        self._slots = TimeIndex(self.slots)
+        self._periods = TimeIndex(self.periods)
 
     @cached_property
     def _session_of_slot(self) -> dict[int, ChargingSession]:
         return {id(slot): session for session in self.sessions for slot in session.slots}
+
+    @cached_property
+    def _changes(self) -> list[datetime]:
+        """Every slot start and end and every session end, in order."""
+        slots = [slot.start for slot in self.slots] + [slot.end for slot in self.slots]
+        return sorted(slots + [session.end for session in self.sessions])
 
     def session_of(self, slot: ChargingSlot) -> ChargingSession | None:
         """Return the session a slot belongs to."""
@@ -68,21 +161,19 @@ class ChargingPlan:
 
     def active_period(self, now: datetime) -> ActivePeriod | None:
         """Return the merged period the device should be charging in, if any."""
-        return next((p for p in self.periods if p.contains(now)), None)
+        return self._periods.at(now)
 
     def current_slot(self, now: datetime) -> ChargingSlot | None:
         """Return the slot in force now; of overlapping slots, the latest to start."""
-        current = None
-        for slot in self.slots:
-            if slot.start > now:
-                break
-            if now < slot.end:
-                current = slot
-        return current
+        return self._slots.at(now)
+
+    def next_slot(self, now: datetime) -> ChargingSlot | None:
+        """Return the first slot that has not started yet."""
+        return self._slots.first_after(now)
 
     def next_period(self, now: datetime) -> ActivePeriod | None:
         """Return the first merged period that has not started yet."""
-        return next((p for p in self.periods if p.start > now), None)
+        return self._periods.first_after(now)
 
     def starting_within(self, now: datetime, lead: timedelta) -> ActivePeriod | None:
         """Return the next period if it starts within lead and none is active now."""
@@ -95,13 +186,13 @@ class ChargingPlan:
 
     def slots_between(self, start: datetime, end: datetime) -> list[ChargingSlot]:
         """Return the slots that overlap [start, end)."""
-        return [slot for slot in self.slots if slot.start < end and slot.end > start]
+        return self._slots.overlapping(start, end)
 
     # Totals
 
     def remaining_sessions(self, now: datetime) -> tuple[ChargingSession, ...]:
         """Return the sessions that have not ended yet."""
-        return tuple(session for session in self.sessions if session.end > now)
+        return tuple(self._sessions.ending_after(now))
 
     def planned_energy_kwh(self, now: datetime) -> float | None:
         """Energy of the sessions not yet ended, in kWh; None if Flatpeak did not say."""
@@ -129,7 +220,7 @@ class ChargingPlan:
 
     def covers_future(self, now: datetime) -> bool:
         """Say whether the schedule still says anything about now or later."""
-        return any(s.end > now for s in self.sessions) or any(s.end > now for s in self.slots)
+        return self._sessions.any_ending_after(now) or self._slots.any_ending_after(now)
 
     def next_boundary(self, now: datetime, lead: timedelta = timedelta(0)) -> datetime | None:
         """Return the next instant after now at which any answer above can change.
@@ -137,12 +228,12 @@ class ChargingPlan:
         That is every slot start and end, every session end, and every
         "starting soon" instant (a period's start less the lead time).
         """
-        instants = [s.start for s in self.slots]
-        instants += [s.end for s in self.slots]
-        instants += [s.end for s in self.sessions]
+        instants = [first_after(self._changes, now)]
         if lead > timedelta(0):
-            instants += [p.start - lead for p in self.periods]
-        return min((moment for moment in instants if moment > now), default=None)
+            # A period's start less the lead is after now when its start is after now + lead.
+            upcoming = self._periods.first_after(now + lead)
+            instants.append(upcoming.start - lead if upcoming else None)
+        return min((moment for moment in instants if moment is not None), default=None)
 
 
 class PriceCurve:
@@ -152,17 +243,16 @@ class PriceCurve:
         """Index the periods; empty or inverted periods mean nothing and are left out."""
         self.prices = prices
         self.periods = tuple(p for p in prices.periods if p.end > p.start)
-        self._starts = [p.start for p in self.periods]
+        self._periods = TimeIndex(self.periods)
+
+    @cached_property
+    def _changes(self) -> list[datetime]:
+        """Every period start and end, in order."""
+        return sorted([p.start for p in self.periods] + [p.end for p in self.periods])
 
     def period_at(self, now: datetime) -> PricePeriod | None:
         """Return the period in force now; of overlapping ones, the latest to start."""
-        current = None
-        for period in self.periods:
-            if period.start > now:
-                break
-            if now < period.end:
-                current = period
-        return current
+        return self._periods.at(now)
 
     def at(self, now: datetime) -> float | None:
         """Return the price now, per kWh; None when the prices do not cover now."""
@@ -174,9 +264,9 @@ class PriceCurve:
 
         A period that starts inside it takes over (the latest to start wins).
         """
-        index = bisect_right(self._starts, moment)
-        if index < len(self._starts) and self._starts[index] < period.end:
-            return self._starts[index]
+        following = self._periods.first_after(moment)
+        if following is not None and following.start < period.end:
+            return following.start
         return period.end
 
     def covers(self, start: datetime, end: datetime) -> bool:
@@ -207,8 +297,7 @@ class PriceCurve:
 
     def next_boundary(self, now: datetime) -> datetime | None:
         """Return the next instant after now at which any period starts or ends."""
-        instants = [p.start for p in self.periods] + [p.end for p in self.periods]
-        return min((moment for moment in instants if moment > now), default=None)
+        return first_after(self._changes, now)
 
     def cost_from(self, now: datetime, energy_kwh: float, power_kw: float) -> float | None:
         """Return what energy_kwh would cost drawn at power_kw from now on.
@@ -257,10 +346,6 @@ class ScheduleDiff:
 
 def _key(slot: ChargingSlot) -> tuple[datetime, datetime, float | None]:
     return (slot.start, slot.end, slot.power_w)
-
-
-def _by_time(slot: ChargingSlot) -> tuple[datetime, datetime]:
-    return (slot.start, slot.end)
 
 
 def diff_windows(

@@ -21,7 +21,7 @@ from custom_components.flatpeak.api import (
     TariffStatus,
     Token,
 )
-from custom_components.flatpeak.api._parse import Reader, describe, parse_enum
+from custom_components.flatpeak.api._parse import Reader, describe, parse_datetime, parse_enum
 from tests.common import fixture_json
 
 
@@ -159,6 +159,14 @@ def test_schedule_without_data_has_no_sessions() -> None:
         ),
         (
             lambda d: d["data"][0]["schedule"][0]["power"].update(value=float("nan")),
+            "data[0].schedule[0].power.value",
+        ),
+        (
+            lambda d: d["data"][0]["schedule"][0]["power"].update(value=10**400),
+            "data[0].schedule[0].power.value",
+        ),
+        (
+            lambda d: d["data"][0]["schedule"][0]["power"].update(units="MW", value=1e307),
             "data[0].schedule[0].power.value",
         ),
         (
@@ -397,6 +405,24 @@ def test_enum_values_are_cleaned() -> None:
     assert parse_enum(" not connected ", TariffStatus) is TariffStatus.NOT_CONNECTED
     assert parse_enum("Not-Connected", TariffStatus) is TariffStatus.NOT_CONNECTED
     assert parse_enum("suspended", TariffStatus) == "SUSPENDED"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2022-02-02T02:00:00+01:00", utc(2022, 2, 2, 1)),
+        ("2022-02-02t02:00:00z", utc(2022, 2, 2, 2)),
+        ("2022-02-02T02:00:00", utc(2022, 2, 2, 2)),
+        (" " * 60 + "2022-02-02T02:00:00Z" + " " * 60, utc(2022, 2, 2, 2)),
+        ("0001-01-01T00:00:00+01:00", None),
+        ("2022-02-30T00:00:00Z", None),
+        ("x" * 100, None),
+    ],
+)
+def test_timestamps_read_the_same_every_time(text: str, expected: datetime | None) -> None:
+    """Parsed strings are remembered (long ones are not): a repeat gives the same answer."""
+    assert parse_datetime(text) == expected
+    assert parse_datetime(text) == expected
 
 
 def test_reader_scalars() -> None:

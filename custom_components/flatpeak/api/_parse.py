@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 import math
 from typing import Any
 
@@ -63,12 +64,7 @@ def parse_enum[E: StrEnum](value: str, enum: type[E]) -> E | str:
         return cleaned
 
 
-def parse_datetime(value: str) -> datetime | None:
-    """Parse an RFC 3339 timestamp to an aware UTC datetime, or None.
-
-    A timestamp without an offset is taken as UTC, which is what the API
-    documents for every timestamp it sends.
-    """
+def _parse_datetime(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip().upper())
     except ValueError:
@@ -81,18 +77,62 @@ def parse_datetime(value: str) -> datetime | None:
         return None
 
 
+# A schedule names most instants twice (a slot ends where the next starts), and
+# each answer repeats most of the last one's: parsing each string once saves most
+# of the work. Only strings of a timestamp's length are kept.
+_parse_datetime_cached = lru_cache(maxsize=4096)(_parse_datetime)
+_MAX_CACHED_TIMESTAMP = 64
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """Parse an RFC 3339 timestamp to an aware UTC datetime, or None.
+
+    A timestamp without an offset is taken as UTC, which is what the API
+    documents for every timestamp it sends.
+    """
+    if len(value) <= _MAX_CACHED_TIMESTAMP:
+        return _parse_datetime_cached(value)
+    return _parse_datetime(value)
+
+
 class Reader:
-    """Reads the fields of one JSON object, naming the path of any problem."""
+    """Reads the fields of one JSON object, naming the path of any problem.
 
-    __slots__ = ("_data", "path", "service")
+    A nested object's path is worked out only for an error message: most
+    documents have none, and a path per object of a long list costs time.
+    """
 
-    def __init__(self, data: object, path: str = "", service: str = "Flatpeak") -> None:
-        """Wrap data, which must be a JSON object."""
-        self.path = path
+    __slots__ = ("_data", "_index", "_key", "_parent", "service")
+
+    def __init__(
+        self,
+        data: object,
+        path: str = "",
+        service: str = "Flatpeak",
+        parent: Reader | None = None,
+        index: int | None = None,
+    ) -> None:
+        """Wrap data, which must be a JSON object.
+
+        path is where it is in the document; with parent, the key in the parent
+        object it is under, and index its place in the list that key holds.
+        """
+        self._parent = parent
+        self._key = path
+        self._index = index
         self.service = service
-        if not isinstance(data, Mapping):
-            raise self._error(path, f"expected an object, got {describe(data)}")
+        # JSON objects are dicts: checked first, without the cost of the Mapping ABC.
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise self._error(self.path, f"expected an object, got {describe(data)}")
         self._data: Mapping[str, Any] = data
+
+    @property
+    def path(self) -> str:
+        """Where this object is in the document (`data[0].schedule[1]`)."""
+        if self._parent is None:
+            return self._key
+        path = self._parent.child_path(self._key)
+        return path if self._index is None else f"{path}[{self._index}]"
 
     def _error(self, path: str, reason: str) -> InvalidResponseError:
         where = path or "the top level"
@@ -104,7 +144,8 @@ class Reader:
 
     def child_path(self, key: str) -> str:
         """Return the path of a field of this object."""
-        return f"{self.path}.{key}" if self.path else key
+        path = self.path
+        return f"{path}.{key}" if path else key
 
     def error(self, key: str, reason: str) -> InvalidResponseError:
         """Build the error for a field of this object."""
@@ -124,14 +165,14 @@ class Reader:
 
     def obj(self, key: str) -> Reader:
         """Return a required nested object."""
-        return Reader(self._required(key), self.child_path(key), self.service)
+        return Reader(self._required(key), key, self.service, self)
 
     def opt_obj(self, key: str) -> Reader | None:
         """Return a nested object, or None when absent."""
         value = self._data.get(key)
         if value is None:
             return None
-        return Reader(value, self.child_path(key), self.service)
+        return Reader(value, key, self.service, self)
 
     def _list(self, key: str) -> list[Any]:
         value = self._data.get(key)
@@ -144,7 +185,7 @@ class Reader:
     def objects(self, key: str) -> list[Reader]:
         """Return a list of objects; an absent list is empty."""
         return [
-            Reader(item, f"{self.child_path(key)}[{index}]", self.service)
+            Reader(item, key, self.service, self, index)
             for index, item in enumerate(self._list(key))
         ]
 
@@ -166,7 +207,9 @@ class Reader:
         value = self._data.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"expected a string, got {describe(value)}")
         return str(value).strip()
 
@@ -196,10 +239,12 @@ class Reader:
         return value
 
     def opt_number(self, key: str) -> float | None:
-        """Return a finite number; numeric strings such as "24" are accepted."""
-        value = self._data.get(key)
-        if value is None:
-            return None
+        """Return a finite number, or None when absent."""
+        return None if self._data.get(key) is None else self.number(key)
+
+    def number(self, key: str) -> float:
+        """Return a required finite number; numeric strings such as "24" are accepted."""
+        value = self._required(key)
         number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
             try:
@@ -214,13 +259,6 @@ class Reader:
         if number is None or not math.isfinite(number):
             raise self.error(key, f"expected a number, got {describe(value)}")
         return number
-
-    def number(self, key: str) -> float:
-        """Return a required number."""
-        self._required(key)
-        value = self.opt_number(key)
-        assert value is not None  # noqa: S101 - checked by _required
-        return value
 
     def opt_int(self, key: str) -> int | None:
         """Return a whole number; 3.0 and "3" are accepted, 3.5 is not."""
@@ -247,20 +285,15 @@ class Reader:
 
     def opt_timestamp(self, key: str) -> datetime | None:
         """Return an aware UTC datetime, or None when absent."""
-        value = self._data.get(key)
-        if value is None:
-            return None
+        return None if self._data.get(key) is None else self.timestamp(key)
+
+    def timestamp(self, key: str) -> datetime:
+        """Return a required aware UTC datetime."""
+        value = self._required(key)
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None:
             raise self.error(key, f"expected an RFC 3339 date-time, got {describe(value)}")
         return parsed
-
-    def timestamp(self, key: str) -> datetime:
-        """Return a required aware UTC datetime."""
-        self._required(key)
-        value = self.opt_timestamp(key)
-        assert value is not None  # noqa: S101 - checked by _required
-        return value
 
     def opt_enum[E: StrEnum](self, key: str, enum: type[E]) -> E | str | None:
         """Return an enum member, the cleaned string if unknown, or None."""
@@ -290,7 +323,9 @@ class Reader:
         unit = quantity.opt_string("units")
         if not unit:
             raise quantity.error("units", "the field is missing")
-        factor = units.get(clean_token(unit))
+        factor = units.get(unit)
+        if factor is None:  # not in the usual spelling ("kWh", "k-Wh ")
+            factor = units.get(clean_token(unit))
         if factor is None:
             expected = ", ".join(units)
             raise quantity.error("units", f"expected one of {expected}, got {describe(unit)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 import re
 from typing import Any, Self
 
@@ -483,8 +484,8 @@ class ChargingSession:
         )
 
 
-def _by_time(item: ChargingSlot | ChargingSession) -> tuple[datetime, datetime]:
-    return item.start, item.end
+# Orders anything with a start and an end by start, then end.
+_by_time = attrgetter("start", "end")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -578,6 +579,6 @@ class Prices:
             timezone=doc.opt_string("location_timezone") or doc.opt_string("timezone"),
             currency_code=currency.upper() if currency else None,
             direction=doc.opt_enum("tariff_direction", TariffDirection),
-            periods=tuple(sorted(periods, key=lambda p: (p.start, p.end))),
+            periods=tuple(sorted(periods, key=_by_time)),
             next_update=doc.opt_timestamp("next_update"),
         )

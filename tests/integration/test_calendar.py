@@ -1,0 +1,64 @@
+"""The calendar makes each event once per schedule and time zone, and lists only those asked for."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.flatpeak.calendar import FlatpeakCalendar
+from sandbox import Sandbox
+
+from .common import CALENDAR, session, setup_entry
+
+NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def windows(first: datetime, count: int) -> list[tuple[datetime, datetime]]:
+    return [(first + i * HOUR, first + (i + 1) * HOUR) for i in range(count)]
+
+
+async def test_events_are_made_once_per_schedule_and_time_zone(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(NOW)
+    await hass.config.async_set_time_zone("Europe/London")
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * HOUR, *windows(NOW + HOUR, 4))])
+    await setup_entry(hass, mock_config_entry)
+    entity = hass.data[CALENDAR_DOMAIN].get_entity(CALENDAR)
+    assert isinstance(entity, FlatpeakCalendar)
+
+    listed = await entity.async_get_events(hass, NOW, NOW + 6 * HOUR)
+    assert [event.start for event in listed] == [start for start, _ in windows(NOW + HOUR, 4)]
+    again = await entity.async_get_events(hass, NOW + 2 * HOUR, NOW + 3 * HOUR)
+    assert again == listed[1:2]
+    assert again[0] is listed[1]
+    assert entity.event is listed[0]  # the next window, made already
+    # Home Assistant deep-copies each event it lists: the times, immutable, are kept.
+    copied = dataclasses.asdict(listed[0])
+    assert copied["start"] is listed[0].start
+    assert copied["end"] is listed[0].end
+    assert copied["start"].isoformat() == "2026-03-28T13:00:00+00:00"
+
+    # Another time zone: the same instants, in its wall time.
+    await hass.config.async_set_time_zone("Asia/Tokyo")
+    moved = await entity.async_get_events(hass, NOW, NOW + 6 * HOUR)
+    assert [event.start for event in moved] == [event.start for event in listed]
+    assert moved[0].start.utcoffset() == timedelta(hours=9)
+    assert moved[0] is not listed[0]
+
+    # A new schedule: new events.
+    sandbox.set_schedule_override(
+        [session(NOW, NOW + 6 * HOUR, *windows(NOW + HOUR, 2), power_w=3000)]
+    )
+    await mock_config_entry.runtime_data.schedule.async_refresh()
+    renewed = await entity.async_get_events(hass, NOW, NOW + 6 * HOUR)
+    assert [event.summary for event in renewed] == ["Charging 3.0 kW", "Charging 3.0 kW"]
