@@ -47,7 +47,7 @@ class TimeIndex[T: Timed]:
     """
 
     def __init__(self, items: Sequence[T]) -> None:
-        """Index items, which must be sorted by start."""
+        """Index items, sorted by start (only the questions about ends allow any order)."""
         self.items = items
         self._starts = [item.start for item in items]
         self._reach = list(accumulate((item.end for item in items), max))
