@@ -153,6 +153,11 @@ class ChargingPlan:
         slots = [slot.start for slot in self.slots] + [slot.end for slot in self.slots]
         return sorted(slots + [session.end for session in self.sessions])
 
+    @cached_property
+    def highest_power_w(self) -> float | None:
+        """The highest power any slot asks for, in W; None when none says."""
+        return max((slot.power_w for slot in self.slots if slot.power_w), default=None)
+
     def session_of(self, slot: ChargingSlot) -> ChargingSession | None:
         """Return the session a slot belongs to."""
         return self._session_of_slot.get(id(slot))

@@ -472,8 +472,8 @@ class SavingsSensor(FlatpeakEntity[ScheduleCoordinator], SensorEntity):
         battery = self.device.latest.battery if self.device.latest else None
         power = battery.charge_power_kw if battery else None
         if not power:
-            powers = [slot.power_w for slot in plan.slots if slot.power_w]
-            power = max(powers) / 1000 if powers else None
+            highest = plan.highest_power_w
+            power = highest / 1000 if highest else None
         return None if power is None else savings(plan, curve, dt_util.utcnow(), power)
 
     @property
