@@ -193,7 +193,10 @@ def targets(results: dict[str, Result]) -> list[str]:
         row(
             "No callback of the integration over 10 ms",
             f"longest {number(loop.get('max_ours_ms'), 1)} ms;"
-            f" {loop.get('ours_over_10ms', 'n/a')} over 10 ms",
+            f" {loop.get('ours_over_10ms', 'n/a')} over 10 ms"
+            f" (without the garbage collections in them: longest"
+            f" {number(loop.get('max_ours_without_gc_ms'), 1)} ms,"
+            f" {loop.get('ours_over_10ms_without_gc', 'n/a')} over 10 ms)",
             None if not loop else loop["ours_over_10ms"] == 0,
         ),
         row(
@@ -417,12 +420,16 @@ def other_sections(results: dict[str, Result]) -> list[str]:
             " The times are wall-clock: on a busy machine a callback's time includes any"
             " moment the process waited for a core, or a garbage collection, so a single"
             " long one may not be the callback's own work; the counts show how often each"
-            " kind was slow.",
+            " kind was slow. Python's garbage collections run wherever allocations trigger"
+            f" them: {loop['gc_full']} full collections ran, the longest collection took"
+            f" {loop['gc_max_ms']:.1f} ms, and the table gives the share of each longest"
+            " callback that went to collections.",
             "",
-            "| longest (ms) | times over 1 ms | what ran (outermost first) |",
-            "|---|---|---|",
+            "| longest (ms) | of which garbage collection (ms) | times over 1 ms"
+            " | what ran (outermost first) |",
+            "|---|---|---|---|",
             *(
-                f"| {item['ms']:.1f} | {item['times']}"
+                f"| {item['ms']:.1f} | {item['gc_ms']:.1f} | {item['times']}"
                 f" | {' → '.join(f'`{c}`' for c in shorten(item['runs']))} |"
                 for item in loop["slowest_ours"][:6]
             ),

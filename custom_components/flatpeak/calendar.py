@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Self
@@ -196,7 +197,12 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
-        """Return the slots that overlap the requested range."""
+        """Return the slots that overlap the requested range.
+
+        The event loop turns first: Home Assistant converts each calendar's answer
+        as it comes, so that listing many calendars at once is many short steps.
+        """
+        await asyncio.sleep(0)
         if (plan := self.plan) is None:
             return []
         return self._events(plan).between(start_date, end_date)

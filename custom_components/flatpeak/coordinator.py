@@ -139,7 +139,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         """Tell every listener, each on its own: one failing must not stop the rest.
 
         The ones that switch something are told first (see `listeners.boundary_stage`),
-        the others stage by stage on later turns of the event loop: a new answer or a
+        the others stage by stage, one per turn of the event loop: a new answer or a
         window's edge never keeps the loop for long, and every entry waiting for the
         same instant switches before the rest of any is written.
         """
@@ -156,13 +156,13 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
             )
 
     async def _tell_later(self, stages: list[list[Callable[[], None]]]) -> None:
-        """Tell each later stage's listeners on a later turn of the event loop."""
-        for stage in stages:
+        """Tell each later stage's listeners, each on a later turn of the event loop."""
+        for listener in (listener for stage in stages for listener in stage):
             await asyncio.sleep(0)
             if self._shutdown_requested:
                 return
-            listening = {listener for listener, _ in self._listeners.values()}
-            self._guard.notify(listener for listener in stage if listener in listening)
+            if any(listener == known for known, _ in self._listeners.values()):
+                self._guard.notify((listener,))
 
     @callback
     def async_add_refresh_listener(self, finished: Callable[[], None]) -> Callable[[], None]:
