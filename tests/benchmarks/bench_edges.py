@@ -25,9 +25,9 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from sandbox import Sandbox
-from tests.integration.common import make_devices, session
+from tests.integration.common import QUIET, make_devices, session
 
-from .common import QUIET, entity_ids, load, make_entries, summary, write_result
+from .common import entity_ids, load, make_entries, summary, write_result
 
 EDGES = 120  # 60 windows
 TEMPLATE_ENTITY = "binary_sensor.template_charging_window"

@@ -16,25 +16,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.flatpeak.const import (
-    CONF_DEVICE_ID,
-    DOMAIN,
-    LEAD_TIME,
-    PRICE_INTERVAL,
-    SCHEDULE_INTERVAL,
-    STATUS_INTERVAL,
-)
+from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
 
 # Where each benchmark writes its JSON; scripts/bench sets it and renders the report.
 RESULTS = Path(os.environ.get("FLATPEAK_BENCH_RESULTS", "/tmp/flatpeak-bench"))  # noqa: S108
-
-# Options that keep polling out of the way of a real-time measurement.
-QUIET = {
-    SCHEDULE_INTERVAL.key: 240,
-    STATUS_INTERVAL.key: 1440,
-    PRICE_INTERVAL.key: 1440,
-    LEAD_TIME.key: 15,
-}
 
 
 def load() -> list[float]:

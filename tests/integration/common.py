@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.flatpeak.api import DeviceType, FlatpeakClient
+from custom_components.flatpeak.const import (
+    LEAD_TIME,
+    PRICE_INTERVAL,
+    SCHEDULE_INTERVAL,
+    STATUS_INTERVAL,
+)
 from sandbox import Sandbox
 
 PREFIX = "nova_systems_pico_ultimate"
@@ -69,6 +76,21 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 
 
 MINUTE = timedelta(minutes=1)
+
+# Options that poll rarely, so that polling stays out of the way of boundaries.
+QUIET = {
+    SCHEDULE_INTERVAL.key: 240,
+    STATUS_INTERVAL.key: 1440,
+    PRICE_INTERVAL.key: 1440,
+    LEAD_TIME.key: 15,
+}
+
+
+async def at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime) -> None:
+    """Move the clock to moment and let every timer due by then run."""
+    freezer.move_to(moment)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def make_devices(

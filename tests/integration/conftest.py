@@ -18,12 +18,10 @@ from custom_components.flatpeak.const import (
     CONF_DEVICE_ID,
     CONF_LOCATION_ID,
     DOMAIN,
-    LEAD_TIME,
-    PRICE_INTERVAL,
-    SCHEDULE_INTERVAL,
-    STATUS_INTERVAL,
 )
 from sandbox import Sandbox
+
+from .common import QUIET
 
 
 @pytest.fixture(autouse=True)
@@ -86,10 +84,5 @@ def quiet_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
         title=mock_config_entry.title,
         data=mock_config_entry.data,
         unique_id=mock_config_entry.unique_id,
-        options={
-            SCHEDULE_INTERVAL.key: 240,
-            STATUS_INTERVAL.key: 1440,
-            PRICE_INTERVAL.key: 1440,
-            LEAD_TIME.key: 15,
-        },
+        options=QUIET,
     )

@@ -24,8 +24,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.flatpeak.binary_sensor import FlatpeakBinarySensor
 from sandbox import Sandbox
 
-from .common import CALENDAR, CHARGING, NEXT_START, PREFIX, VPP, session, setup_entry, state
-from .test_timing import at
+from .common import CALENDAR, CHARGING, NEXT_START, PREFIX, VPP, at, session, setup_entry, state
 
 NEXT_END = f"sensor.{PREFIX}_next_window_end"
 EVENT = f"event.{PREFIX}_schedule_change"

@@ -12,26 +12,13 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import (
-    CONF_DEVICE_ID,
-    DOMAIN,
-    LEAD_TIME,
-    PRICE_INTERVAL,
-    SCHEDULE_INTERVAL,
-    STATUS_INTERVAL,
-)
+from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
 from sandbox import Sandbox
 
-from .common import CALENDAR, CHARGING, make_devices, session, setup_entry, state
+from .common import CALENDAR, CHARGING, QUIET, at, make_devices, session, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 START, END = NOW + timedelta(minutes=40), NOW + timedelta(minutes=70)
-QUIET = {
-    SCHEDULE_INTERVAL.key: 240,
-    STATUS_INTERVAL.key: 1440,
-    PRICE_INTERVAL.key: 1440,
-    LEAD_TIME.key: 15,
-}
 
 
 class Writes:
@@ -61,17 +48,23 @@ class Writes:
         self.reported.clear()
 
 
-async def at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime) -> None:
-    freezer.move_to(moment)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+def serve_the_window(sandbox: Sandbox) -> None:
+    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END))])
+
+
+async def setup_one_entry(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, sandbox: Sandbox, entry: MockConfigEntry
+) -> None:
+    freezer.move_to(NOW)
+    serve_the_window(sandbox)
+    await setup_entry(hass, entry)
 
 
 async def setup_entries(
     hass: HomeAssistant, sandbox: Sandbox, entry_data: dict[str, Any], count: int
 ) -> dict[str, dict[str, str]]:
     """Set up count entries on the same windows; return each device's entity IDs by key."""
-    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END))])
+    serve_the_window(sandbox)
     device_ids = await make_devices(hass, sandbox, entry_data, count)
     for number, device_id in enumerate(device_ids):
         entry = MockConfigEntry(
@@ -99,9 +92,7 @@ async def test_only_what_changes_at_an_edge_is_written(
     sandbox: Sandbox,
     quiet_entry: MockConfigEntry,
 ) -> None:
-    freezer.move_to(NOW)
-    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END))])
-    await setup_entry(hass, quiet_entry)
+    await setup_one_entry(hass, freezer, sandbox, quiet_entry)
     writes = Writes(hass)
 
     await at(hass, freezer, START)
@@ -178,9 +169,7 @@ async def test_timers_fired_before_their_instant_wait_for_it(
     quiet_entry: MockConfigEntry,
 ) -> None:
     """A timer run early (as time travel under test can) arms again for the same instant."""
-    freezer.move_to(NOW)
-    sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END))])
-    await setup_entry(hass, quiet_entry)
+    await setup_one_entry(hass, freezer, sandbox, quiet_entry)
 
     async_fire_time_changed(hass, START, fire_all=True)  # the clock still reads NOW
     await hass.async_block_till_done(wait_background_tasks=True)

@@ -17,13 +17,13 @@ from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.const import DOMAIN, STATUS_INTERVAL
 from sandbox import Fault, Sandbox
 from sandbox.tariff import PricePeriod, price_periods
 
-from .common import MINUTE, PREFIX, session, setup_entry, state
+from .common import MINUTE, PREFIX, at, session, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 # By then the tariff status has been fetched again: its interval, jitter and a step.
@@ -50,13 +50,6 @@ def price_at(periods: list[PricePeriod], moment: datetime) -> float:
 def next_change(periods: list[PricePeriod], moment: datetime) -> PricePeriod:
     current = price_at(periods, moment)
     return next(p for p in periods if p.start > moment and p.value != current)
-
-
-async def at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime) -> None:
-    """Move the clock to moment and let every timer due by then run."""
-    freezer.move_to(moment)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def advance(

@@ -13,16 +13,12 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import parse_yaml
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-    async_mock_service,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
 from custom_components.flatpeak.const import DOMAIN
 from sandbox import Fault, Sandbox
 
-from .common import session, setup_entry
+from .common import at, session, setup_entry
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -57,12 +53,6 @@ async def home_battery(
     assert await async_setup_component(hass, "automation", {"automation": readme_automations()})
     await hass.async_block_till_done()
     return entry
-
-
-async def at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime) -> None:
-    freezer.move_to(moment)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def services(calls: list[ServiceCall]) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from sandbox import Sandbox
 
@@ -18,19 +18,13 @@ from .common import (
     NEXT_START,
     STARTING_SOON,
     VPP,
+    at,
     session,
     setup_entry,
     state,
 )
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
-
-
-async def at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime) -> None:
-    """Move the clock to moment and let every timer due by then run."""
-    freezer.move_to(moment)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_window_turns_on_and_off_at_the_exact_instant(
