@@ -14,11 +14,16 @@ from .coordinator import ScheduleCoordinator
 from .data import FlatpeakConfigEntry, FlatpeakData
 from .entity import FlatpeakEntity
 from .presentation import window_data
-from .schedule import ScheduleDiff, diff_windows
+from .schedule import ScheduleDiff, WindowChange, diff_windows
 
 PARALLEL_UPDATES = 0
 
 SCHEDULE_CHANGED = "schedule_changed"
+
+# The soonest windows of each kind that the event lists. A whole new week can move
+# hundreds; listing them all would cost milliseconds per fetch and exceed what the
+# recorder keeps of an entity's attributes (16 KiB), so it would keep none.
+LISTED = 10
 
 
 async def async_setup_entry(
@@ -30,19 +35,21 @@ async def async_setup_entry(
     async_add_entities([ScheduleChangeEvent(entry.runtime_data)])
 
 
+def _shifted_data(change: WindowChange) -> dict[str, Any]:
+    before = window_data(change.previous) if change.previous else {}
+    return {
+        **window_data(change.slot),
+        "previous_start": before.get("start"),
+        "previous_end": before.get("end"),
+        "previous_power_kw": before.get("power_kw"),
+    }
+
+
 def describe(diff: ScheduleDiff) -> dict[str, Any]:
-    """Return the event's data: the windows added, removed and shifted, and a summary."""
-    shifted = []
-    for change in diff.shifted:
-        before = window_data(change.previous) if change.previous else {}
-        shifted.append(
-            {
-                **window_data(change.slot),
-                "previous_start": before.get("start"),
-                "previous_end": before.get("end"),
-                "previous_power_kw": before.get("power_kw"),
-            }
-        )
+    """Return the event's data: the soonest windows added, removed and shifted, and a summary.
+
+    The summary counts every window; `not_listed` says how many the lists leave out.
+    """
     parts = [
         f"{count} {what}"
         for count, what in (
@@ -58,10 +65,13 @@ def describe(diff: ScheduleDiff) -> dict[str, Any]:
     summary = ", ".join(parts)
     if diff.late_notice:
         summary += " (at short notice)"
+    total = len(diff.added) + len(diff.removed) + len(diff.shifted)
+    listed = (diff.added[:LISTED], diff.removed[:LISTED], diff.shifted[:LISTED])
     return {
-        "added": [window_data(slot) for slot in diff.added],
-        "removed": [window_data(slot) for slot in diff.removed],
-        "shifted": shifted,
+        "added": [window_data(slot) for slot in listed[0]],
+        "removed": [window_data(slot) for slot in listed[1]],
+        "shifted": [_shifted_data(change) for change in listed[2]],
+        "not_listed": total - sum(map(len, listed)),
         "late_notice": diff.late_notice,
         "summary": summary,
     }

@@ -349,8 +349,8 @@ class ScheduleDiff:
         return bool(self.added or self.removed or self.shifted)
 
 
-def _key(slot: ChargingSlot) -> tuple[datetime, datetime, float | None]:
-    return (slot.start, slot.end, slot.power_w)
+# What makes two windows the same: their times and power.
+_same_window = attrgetter("start", "end", "power_w")
 
 
 def diff_windows(
@@ -366,20 +366,31 @@ def diff_windows(
     """
     before = sorted((s for s in old if s.end > now and s.end > s.start), key=_by_time)
     after = sorted((s for s in new if s.end > now and s.end > s.start), key=_by_time)
-    kept = {_key(s) for s in before} & {_key(s) for s in after}
-    gone = [s for s in before if _key(s) not in kept]
-    came = [s for s in after if _key(s) not in kept]
+    kept = set(map(_same_window, before)).intersection(map(_same_window, after))
+    gone = [s for s in before if _same_window(s) not in kept]
+    came = [s for s in after if _same_window(s) not in kept]
+    # Both lists are in time order: an old window that ends before a new one starts
+    # cannot overlap any later new one either, so the search starts past it.
+    paired = [False] * len(gone)
+    first = 0
     shifted: list[WindowChange] = []
     added: list[ChargingSlot] = []
     for slot in came:
-        match = next((o for o in gone if o.start < slot.end and slot.start < o.end), None)
-        if match is None:
-            added.append(slot)
+        while first < len(gone) and (paired[first] or gone[first].end <= slot.start):
+            first += 1
+        match = first
+        while match < len(gone) and gone[match].start < slot.end:
+            if not paired[match] and gone[match].end > slot.start:
+                break
+            match += 1
         else:
-            gone.remove(match)
-            shifted.append(WindowChange(slot, match))
+            added.append(slot)
+            continue
+        paired[match] = True
+        shifted.append(WindowChange(slot, gone[match]))
+    removed = tuple(slot for slot, taken in zip(gone, paired, strict=True) if not taken)
     late = any(s.start - now < lead for s in (*added, *(c.slot for c in shifted)))
-    return ScheduleDiff(tuple(added), tuple(gone), tuple(shifted), late)
+    return ScheduleDiff(tuple(added), removed, tuple(shifted), late)
 
 
 def savings(plan: ChargingPlan, curve: PriceCurve, now: datetime, power_kw: float) -> float | None:

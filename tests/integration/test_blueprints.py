@@ -530,7 +530,7 @@ SHIFTED = {
 
 
 def schedule_change(
-    summary: str, late_notice: bool = False, **windows: list[dict[str, Any]]
+    summary: str, late_notice: bool = False, not_listed: int = 0, **windows: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """The attributes of the Schedule change event entity after it fired."""
     return {
@@ -540,6 +540,7 @@ def schedule_change(
         "removed": [],
         "shifted": [],
         **windows,
+        "not_listed": not_listed,
         "late_notice": late_notice,
         "summary": summary,
         "friendly_name": "Nova Systems Pico Ultimate Schedule change",
@@ -604,6 +605,19 @@ async def test_notification_lists_windows_added_removed_and_moved(
     )
     assert [n["message"] for n in notifications(hass)] == [
         "1 window removed\nRemoved: Sat 12:40-13:10"
+    ]
+
+
+async def test_notification_says_how_many_windows_it_leaves_out(
+    hass: HomeAssistant, event_entity: None
+) -> None:
+    await set_up_automations(hass, notify())
+
+    change = schedule_change("11 windows added", added=[ADDED], not_listed=10)
+    await fire(hass, NOW, change)
+
+    assert [n["message"] for n in notifications(hass)] == [
+        "11 windows added\nAdded: Sat 12:40-13:10, 5.0 kW\nAnd 10 more."
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import json
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -83,6 +84,7 @@ async def test_fires_with_the_windows_added_removed_and_shifted(
             "previous_power_kw": 5.0,
         }
     ]
+    assert data["not_listed"] == 0
     assert data["late_notice"] is False
     assert data["summary"] == "1 window added, 1 removed, 1 shifted"
 
@@ -138,3 +140,28 @@ async def test_after_a_restart_the_cached_schedule_is_compared_with_the_new_one(
     data = attributes(hass)
     assert data["added"] == [window(*second)]
     assert data["summary"] == "1 window added"
+
+
+async def test_a_whole_new_week_lists_the_soonest_windows_and_counts_the_rest(
+    hass: HomeAssistant, sandbox: Sandbox, mock_config_entry: MockConfigEntry
+) -> None:
+    hours = [(NOW + i * H, NOW + i * H + 30 * M) for i in range(1, 169, 4)]  # 42 windows
+    sandbox.set_schedule_override([session(NOW, NOW + 7 * 24 * H, *hours)])
+    await setup_entry(hass, mock_config_entry)
+
+    # Every window moves by a quarter of an hour, and a few are added at the end.
+    moved = [(start + 15 * M, end + 15 * M) for start, end in hours]
+    added = [(NOW + 169 * H + i * H, NOW + 169 * H + i * H + 10 * M) for i in range(12)]
+    sandbox.set_schedule_override([session(NOW, NOW + 8 * 24 * H, *moved, *added)])
+    await refetch(hass, mock_config_entry)
+
+    data = attributes(hass)
+    assert data["summary"] == "12 windows added, 42 shifted"
+    assert data["added"] == [window(*span) for span in added[:10]]
+    assert [(s["start"], s["previous_start"]) for s in data["shifted"]] == [
+        (local(new[0]), local(old[0])) for new, old in zip(moved[:10], hours[:10], strict=True)
+    ]
+    assert data["removed"] == []
+    assert data["not_listed"] == 2 + 32
+    # Well within what the recorder keeps of an entity's attributes.
+    assert len(json.dumps(data)) < 16384 // 2

@@ -280,6 +280,9 @@ class Reader:
 
     def boolean(self, key: str, default: bool) -> bool:
         """Return a boolean, or default when absent."""
+        value = self._data.get(key)
+        if type(value) is bool:
+            return value
         value = self.opt_boolean(key)
         return default if value is None else value
 
@@ -289,6 +292,11 @@ class Reader:
 
     def timestamp(self, key: str) -> datetime:
         """Return a required aware UTC datetime."""
+        value = self._data.get(key)
+        if type(value) is str and len(value) <= _MAX_CACHED_TIMESTAMP:  # the usual case, at once
+            parsed = _parse_datetime_cached(value)
+            if parsed is not None:
+                return parsed
         value = self._required(key)
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None:
@@ -317,6 +325,18 @@ class Reader:
         was expected is converted, not misread. A quantity without units is
         rejected: its meaning would be a guess.
         """
+        raw = self._data.get(key)
+        if type(raw) is dict:  # the usual shape, {"units": "W", "value": 5000}, read at once
+            unit, number = raw.get("units"), raw.get("value")
+            factor = units.get(unit) if type(unit) is str else None
+            if factor is not None and (type(number) is float or type(number) is int):
+                try:
+                    value = float(number) * factor
+                except OverflowError:  # an integer beyond the range of a float
+                    value = math.inf
+                if math.isfinite(value):
+                    return value
+        # Anything else, every error included, is read field by field.
         quantity = self.opt_obj(key)
         if quantity is None:
             return None
