@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 import random
-from typing import override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -107,6 +107,8 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.on_tariff_problem: Callable[[], None] | None = None
         self._guard = ListenerGuard(self.kind)
         self._finished = Listeners(f"{self.kind} fetches")
+        # The listeners by stage, worked out again only when they change.
+        self._stages: list[list[Callable[[], None]]] | None = None
 
     @property
     def not_before(self) -> datetime | None:
@@ -135,6 +137,22 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
 
     @callback
     @override
+    def async_add_listener(
+        self, update_callback: Callable[[], None], context: Any = None
+    ) -> Callable[[], None]:
+        """Listen for new answers and boundaries; return the way to stop."""
+        remove = super().async_add_listener(update_callback, context)
+        self._stages = None
+
+        @callback
+        def remove_listener() -> None:
+            remove()
+            self._stages = None
+
+        return remove_listener
+
+    @callback
+    @override
     def async_update_listeners(self) -> None:
         """Tell every listener, each on its own: one failing must not stop the rest.
 
@@ -143,12 +161,14 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         window's edge never keeps the loop for long, and every entry waiting for the
         same instant switches before the rest of any is written.
         """
-        stages: dict[int, list[Callable[[], None]]] = {}
-        for listener, _ in self._listeners.values():
-            stages.setdefault(boundary_stage(listener), []).append(listener)
-        if not stages:
+        if self._stages is None:
+            stages: dict[int, list[Callable[[], None]]] = {}
+            for listener, _ in self._listeners.values():
+                stages.setdefault(boundary_stage(listener), []).append(listener)
+            self._stages = [stages[stage] for stage in sorted(stages)]
+        if not self._stages:
             return
-        first, *later = (stages[stage] for stage in sorted(stages))
+        first, *later = self._stages
         self._guard.notify(first)
         if later:
             self.config_entry.async_create_task(
@@ -156,7 +176,10 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
             )
 
     async def _tell_later(self, stages: list[list[Callable[[], None]]]) -> None:
-        """Tell each later stage's listeners, each on a later turn of the event loop."""
+        """Tell each later stage's listeners, each on a later turn of the event loop.
+
+        A listener removed meanwhile is not told.
+        """
         for listener in (listener for stage in stages for listener in stage):
             await asyncio.sleep(0)
             if self._shutdown_requested:

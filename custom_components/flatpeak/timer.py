@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+import gc
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import event as event_helper
 from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
+from .const import LOGGER
+
 CLOCK_CHECK_INTERVAL = timedelta(minutes=1)
+
+# An asyncio timer runs up to a millisecond or two late: its selector waits in whole
+# milliseconds. The timer for an instant is set this much ahead of it, and the last
+# stretch is waited turn by turn of the event loop, which serves everything else
+# meanwhile, so that the instant is passed within a few tens of microseconds.
+# From then until every timer at the instant has passed it (a few milliseconds with
+# many entries), garbage collection waits: a collection there, one to three
+# milliseconds, would delay the switch. It runs right after.
+AHEAD = timedelta(milliseconds=2)
 
 
 class _Instants:
@@ -26,6 +39,8 @@ class _Instants:
         self._hass = hass
         self._waiting: dict[datetime, dict[BoundaryTimer, None]] = {}
         self._timers: dict[datetime, CALLBACK_TYPE] = {}
+        # The instants being approached, for which garbage collection waits.
+        self._holding: set[datetime] = set()
 
     @callback
     def add(self, instant: datetime, timer: BoundaryTimer) -> CALLBACK_TYPE:
@@ -33,8 +48,42 @@ class _Instants:
         waiting = self._waiting.setdefault(instant, {})
         waiting[timer] = None
         if instant not in self._timers:
-            self._timers[instant] = async_track_point_in_utc_time(self._hass, self._fire, instant)
+            self._timers[instant] = async_track_point_in_utc_time(
+                self._hass, self._near, instant - AHEAD
+            )
         return lambda: self._remove(instant, timer)
+
+    @callback
+    def _near(self, ahead: datetime) -> None:
+        instant = ahead + AHEAD
+        self._hold(instant)
+        self._approach(instant, None)
+
+    @callback
+    def _hold(self, instant: datetime) -> None:
+        if self._holding or gc.isenabled():  # (collections held off by others stay so)
+            gc.disable()
+            self._holding.add(instant)
+
+    @callback
+    def _release(self, instant: datetime) -> None:
+        if instant in self._holding:
+            self._holding.discard(instant)
+            if not self._holding:
+                gc.enable()
+
+    @callback
+    def _approach(self, instant: datetime, last: float | None) -> None:
+        """Pass instant once the clock Home Assistant's timers read has reached it."""
+        now = event_helper.time_tracker_timestamp()
+        if now >= instant.timestamp():
+            self._fire(instant)
+        elif now == last or instant.timestamp() - now > 2 * AHEAD.total_seconds():
+            # A clock that stands still (a test's) or went back: a timer for the instant.
+            self._release(instant)
+            self._timers[instant] = async_track_point_in_utc_time(self._hass, self._fire, instant)
+        else:
+            self._timers[instant] = self._hass.loop.call_soon(self._approach, instant, now).cancel
 
     @callback
     def _remove(self, instant: datetime, timer: BoundaryTimer) -> None:
@@ -46,6 +95,7 @@ class _Instants:
             del self._waiting[instant]
             if (cancel := self._timers.pop(instant, None)) is not None:
                 cancel()
+            self._release(instant)
 
     @callback
     def pass_now(self, instant: datetime) -> None:
@@ -59,8 +109,16 @@ class _Instants:
         self._timers.pop(instant, None)
         # Taken out first: a timer passing the instant arms for the next one, which a
         # clock that has not reached this instant yet (under test) may find is this one.
-        for timer in self._waiting.pop(instant, {}):
-            timer.fired(instant)
+        passing = [timer for timer in self._waiting.pop(instant, {}) if timer.fired(instant)]
+        # What every timer switches comes before any looks up its next instant.
+        self._hold(instant)
+        try:
+            for timer in passing:
+                timer.pass_boundary()
+        finally:
+            self._release(instant)
+        for timer in passing:
+            timer.rearm()
 
 
 _INSTANTS: HassKey[_Instants] = HassKey("flatpeak_boundary_instants")
@@ -140,12 +198,29 @@ class BoundaryTimer:
         self.next_boundary = None
 
     @callback
-    def fired(self, instant: datetime) -> None:
-        """Pass the boundary at instant, unless the timer was since cancelled or re-armed."""
+    def fired(self, instant: datetime) -> bool:
+        """Take the firing of instant; False if the timer was since cancelled or re-armed.
+
+        Once taken, no boundary is due until `rearm`.
+        """
         if instant != self.next_boundary:
-            return
+            return False
         self._unsub = None  # it has fired: nothing left to cancel
-        self._passed()
+        self.next_boundary = None
+        return True
+
+    @callback
+    def pass_boundary(self) -> None:
+        """Do what the boundary calls for; a failure is logged, and the timer goes on."""
+        try:
+            self._on_pass()
+        except Exception:  # noqa: BLE001  (the other timers at the instant must still pass)
+            LOGGER.exception("Passing a boundary failed; the next one is still awaited")
+
+    @callback
+    def rearm(self) -> None:
+        """Arm for the boundary after the one passed."""
+        self._arm()
 
     @callback
     def pass_due(self) -> None:
@@ -160,8 +235,3 @@ class BoundaryTimer:
     @callback
     def _check_clock(self, _now: datetime) -> None:
         self.pass_due()
-
-    @callback
-    def _passed(self) -> None:
-        self._arm()
-        self._on_pass()

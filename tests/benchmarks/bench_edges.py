@@ -13,7 +13,10 @@ next edge, and then late.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+import gc
 import random
 import time
 from typing import Any
@@ -123,6 +126,41 @@ def template_latencies(
     return latencies, missed
 
 
+@contextmanager
+def collections_seen() -> Iterator[list[tuple[float, float, int]]]:
+    """Record each garbage collection meanwhile: its start and end (epoch s), its generation."""
+    seen: list[tuple[float, float, int]] = []
+    started: list[float] = []
+
+    def collection(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(time.time())
+        elif started:
+            seen.append((started.pop(), time.time(), info["generation"]))
+
+    gc.callbacks.append(collection)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(collection)
+
+
+def collections_at_edges(
+    per_edge: list[list[float]], edges: list[float], seen: list[tuple[float, float, int]]
+) -> dict[int, float]:
+    """The edges garbage collections overlapped (from just before each to its last change).
+
+    For each, how long those collections took, in ms.
+    """
+    touched = {}
+    for number, (edge, found) in enumerate(zip(edges, per_edge, strict=True)):
+        begin, end = edge - 0.005, edge + (max(found) if found else 0) / 1000
+        took = sum(stop - start for start, stop, _ in seen if start < end and stop > begin)
+        if took:
+            touched[number] = took * 1000
+    return touched
+
+
 @pytest.mark.parametrize("entries", [1, 50])
 async def test_edge_latency(
     hass: HomeAssistant, sandbox: Sandbox, entry_data: dict[str, Any], entries: int
@@ -167,7 +205,8 @@ async def test_edge_latency(
     await hass.async_block_till_done()
     assert time.time() < edges[0] - 0.5, "the schedule arrived after the first edge"
     requests = sum(sandbox.request_counts.values())
-    await asyncio.sleep(edges[-1] + TAIL + 2 - time.time())
+    with collections_seen() as seen:
+        await asyncio.sleep(edges[-1] + TAIL + 2 - time.time())
     made = sum(sandbox.request_counts.values()) - requests
 
     latencies: list[float] = []
@@ -181,6 +220,13 @@ async def test_edge_latency(
             for number, value in enumerate(found):
                 per_edge_spread[number].append(value)
     spread = [max(v) - min(v) for v in per_edge_spread if v]
+    touched = collections_at_edges(per_edge_spread, edges, seen)
+    without_gc = [
+        value
+        for number, found in enumerate(per_edge_spread)
+        if number not in touched
+        for value in found
+    ]
     template, template_missed = template_latencies(changes[TEMPLATE_ENTITY], edges)
     write_result(
         f"edges_{entries}",
@@ -193,6 +239,10 @@ async def test_edge_latency(
             "integration_missed": missed,
             "integration_samples": sorted(latencies),
             "spread_across_entries_ms": summary(spread),
+            "edges_with_gc": len(touched),
+            "gc_at_edges_ms": sorted(touched.values()),
+            "collections": len(seen),
+            "integration_without_gc_ms": summary(without_gc),
             "template_ms": summary(template),
             "template_shown": len(template),
             "template_missed": template_missed,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+import gc
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -10,6 +12,7 @@ from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
@@ -177,3 +180,83 @@ async def test_timers_fired_before_their_instant_wait_for_it(
 
     await at(hass, freezer, START)
     assert state(hass, CHARGING) == "on"
+
+
+async def test_collections_wait_while_the_instant_passes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    entry_data: dict[str, Any],
+) -> None:
+    """Garbage collection is held from just before an instant until every entry switched."""
+    freezer.move_to(NOW)
+    devices = await setup_entries(hass, sandbox, entry_data, 3)
+    windows = {ids["charging_window"] for ids in devices.values()}
+    collecting: list[bool] = []
+
+    @callback
+    def switched(event: Event[Any]) -> None:
+        if event.data["entity_id"] in windows:
+            collecting.append(gc.isenabled())
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, switched)
+    assert gc.isenabled()
+
+    # A millisecond before the instant: its approach has begun, and, the clock under
+    # test standing still, has handed over to a timer for the instant itself.
+    await at(hass, freezer, START - timedelta(milliseconds=1))
+    assert collecting == []
+    assert gc.isenabled()
+
+    await at(hass, freezer, START)
+    assert collecting == [False, False, False]
+    assert gc.isenabled()
+
+    # Approached and passed at once, as when the timer comes late.
+    await at(hass, freezer, END + timedelta(seconds=1))
+    assert collecting[3:] == [False, False, False]
+    assert gc.isenabled()
+
+
+async def test_in_real_time_each_entry_switches_at_the_instant_never_before(
+    hass: HomeAssistant, sandbox: Sandbox, entry_data: dict[str, Any]
+) -> None:
+    """On the real clock: every charging window switches at its edge, none ahead of it."""
+    now = dt_util.utcnow()
+    edges = [now + timedelta(seconds=second) for second in (2.0, 2.3, 2.6, 2.9)]
+    edges = [edge.replace(microsecond=edge.microsecond // 1000 * 1000) for edge in edges]
+    sandbox.set_schedule_override(
+        [session(now, now + timedelta(hours=1), (edges[0], edges[1]), (edges[2], edges[3]))]
+    )
+    device_ids = await make_devices(hass, sandbox, entry_data, 2)
+    changes: list[tuple[str, str, float]] = []
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        if event.data["entity_id"].endswith("_charging_window") and event.data["new_state"]:
+            changes.append(
+                (event.data["entity_id"], event.data["new_state"].state, event.time_fired_timestamp)
+            )
+
+    for number, device_id in enumerate(device_ids):
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Battery {number}",
+            data={**entry_data, CONF_DEVICE_ID: device_id},
+            unique_id=device_id,
+            options=QUIET,
+        )
+        await setup_entry(hass, entry)
+    assert dt_util.utcnow() < edges[0], "set-up took longer than the lead given"
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    await asyncio.sleep((edges[-1] - dt_util.utcnow()).total_seconds() + 0.2)
+    await hass.async_block_till_done()
+
+    for entity_id in {entity_id for entity_id, _, _ in changes}:
+        seen = [(value, fired) for known, value, fired in changes if known == entity_id]
+        assert [value for value, _ in seen] == ["on", "off", "on", "off"]
+        for (_, fired), edge, following in zip(seen, edges, [*edges[1:], None], strict=True):
+            assert fired >= edge.timestamp(), "switched before its instant"
+            assert following is None or fired < following.timestamp()
+    assert len({entity_id for entity_id, _, _ in changes}) == 2
+    assert gc.isenabled()
