@@ -463,6 +463,16 @@ def other_sections(results: dict[str, Result]) -> list[str]:
                 for item in loop["slowest_ours"][:6]
             ),
             "",
+            "Each kind's longest without the garbage collections in it:",
+            "",
+            "| longest without collections (ms) | times over 1 ms in all | what ran (outermost first) |",
+            "|---|---|---|",
+            *(
+                f"| {item['ms']:.1f} | {item['times']}"
+                f" | {' → '.join(f'`{c}`' for c in shorten(item['runs']))} |"
+                for item in loop.get("slowest_ours_without_gc", [])[:6]
+            ),
+            "",
             "The slowest callbacks that were not the integration's, for comparison. Under"
             " test, Home Assistant's storage is an in-memory stand-in that encodes the JSON"
             " to store on the event loop (`Store._async_schedule_callback_delayed_write`,"

@@ -1,4 +1,9 @@
-"""A calendar of a Flatpeak device's charging windows, one event per slot."""
+"""A calendar of a Flatpeak device's charging windows.
+
+One event per run of slots: slots of one session that follow each other without a gap, at
+the same power, are one event. A calendar trigger then fires once at the run's start and
+once at its end, not an end and a start at the same instant at every slot in between.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +76,7 @@ class WallTime(datetime):
 
 @dataclass
 class SlotEvent(CalendarEvent):
-    """A charging slot as a calendar event, correct across a clock change.
+    """A run of charging slots as a calendar event, correct across a clock change.
 
     Home Assistant's own checks and state turn an event's times into local
     datetimes of one zone, and so compare wall-clock times: a slot that ends in
@@ -104,6 +109,9 @@ class SlotEvent(CalendarEvent):
         return self.end
 
 
+type Run = tuple[ChargingSlot, ...]
+
+
 class PlanEvents:
     """The calendar events of one plan in one time zone, each made once, when first asked for.
 
@@ -112,37 +120,64 @@ class PlanEvents:
     """
 
     def __init__(self, plan: ChargingPlan, zone: tzinfo) -> None:
-        """Start with no event made."""
+        """Group the plan's slots into runs; no event made yet."""
         self.plan = plan
         self.zone = zone
+        self._run_of: dict[int, Run] = {}
         self._events: dict[int, CalendarEvent] = {}
         self._sessions: dict[int, list[str]] = {}
+        run: list[ChargingSlot] = []
+        for slot in plan.slots:
+            if run and not self._continues(run[-1], slot):
+                self._close(run)
+                run = []
+            run.append(slot)
+        self._close(run)
+
+    def _continues(self, last: ChargingSlot, slot: ChargingSlot) -> bool:
+        return (
+            slot.start == last.end
+            and (slot.power_w, slot.vpp_event) == (last.power_w, last.vpp_event)
+            and self.plan.session_of(slot) is self.plan.session_of(last)
+        )
+
+    def _close(self, slots: list[ChargingSlot]) -> None:
+        run = tuple(slots)
+        for slot in run:
+            self._run_of[id(slot)] = run
+
+    def run(self, slot: ChargingSlot) -> Run:
+        """Return the run one of the plan's slots is part of."""
+        return self._run_of[id(slot)]
 
     def event(self, slot: ChargingSlot) -> CalendarEvent:
-        """Return the event of one of the plan's slots."""
-        if (event := self._events.get(id(slot))) is None:
-            event = self._events[id(slot)] = self._make(slot)
+        """Return the event of the run one of the plan's slots is part of."""
+        run = self.run(slot)
+        if (event := self._events.get(id(run))) is None:
+            event = self._events[id(run)] = self._make(run)
         return event
 
     def between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
-        """Return the events of the slots that overlap [start, end)."""
-        return [self.event(slot) for slot in self.plan.slots_between(start, end)]
+        """Return the events of the runs that overlap [start, end)."""
+        runs = {id(self.run(slot)): slot for slot in self.plan.slots_between(start, end)}
+        return [self.event(slot) for slot in runs.values()]
 
-    def _make(self, slot: ChargingSlot) -> CalendarEvent:
-        power = f" {slot.power_w / 1000:.1f} kW" if slot.power_w is not None else ""
-        lines = self._session_lines(self.plan.session_of(slot))
-        if slot.vpp_event:
+    def _make(self, run: Run) -> CalendarEvent:
+        first, last = run[0], run[-1]
+        power = f" {first.power_w / 1000:.1f} kW" if first.power_w is not None else ""
+        lines = self._session_lines(self.plan.session_of(first))
+        if first.vpp_event:
             lines = [*lines, "Part of a virtual power plant event."]
         return SlotEvent(
-            start=slot.start,
-            end=slot.end,
+            start=first.start,
+            end=last.end,
             summary=f"Charging{power}",
             description="\n".join(lines),
-            uid=f"{slot.start.isoformat()}/{slot.end.isoformat()}",
+            uid=f"{first.start.isoformat()}/{last.end.isoformat()}",
         )
 
     def _session_lines(self, session: ChargingSession | None) -> list[str]:
-        """Say what a slot is part of: its session's energy, cost and certainty."""
+        """Say what a run is part of: its session's energy, cost and certainty."""
         if session is None:
             return []
         if (lines := self._sessions.get(id(session))) is None:
@@ -153,7 +188,7 @@ class PlanEvents:
 
 
 class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
-    """Each charging slot of the schedule as a calendar event."""
+    """The schedule's charging windows as calendar events, one per run of slots."""
 
     boundary_stage = FOLLOW
 
@@ -179,16 +214,18 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
         return self.coordinator.plan
 
     def shown(self) -> tuple[object, ...]:
-        """Return the slot shown, its plan (the event says what they say), and if it is on."""
+        """Return the run shown, its plan (the event says what they say), and if it is on."""
         if (plan := self.plan) is None:
             return (None,)
         now = dt_util.utcnow()
-        slot = _slot_shown(plan, now)
-        return plan, slot, slot is not None and slot.start <= now
+        if (slot := _slot_shown(plan, now)) is None:
+            return plan, None
+        run = self._events(plan).run(slot)
+        return plan, run, run[0].start <= now
 
     @property
     def event(self) -> CalendarEvent | None:
-        """Return the slot in force now, or else the next one."""
+        """Return the run in force now, or else the next one."""
         if (plan := self.plan) is None:
             return None
         slot = _slot_shown(plan, dt_util.utcnow())
@@ -197,7 +234,7 @@ class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
-        """Return the slots that overlap the requested range.
+        """Return the runs that overlap the requested range.
 
         The event loop turns first: Home Assistant converts each calendar's answer
         as it comes, so that listing many calendars at once is many short steps.

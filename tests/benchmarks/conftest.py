@@ -23,9 +23,9 @@ from tests.integration.conftest import (  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
-def enable_event_loop_debug(event_loop: asyncio.AbstractEventLoop) -> None:
+async def enable_event_loop_debug() -> None:
     """Leave asyncio's debug mode off, as in a Home Assistant installation."""
-    event_loop.set_debug(False)
+    asyncio.get_running_loop().set_debug(False)
 
 
 @pytest.fixture(autouse=True)

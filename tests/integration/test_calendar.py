@@ -20,7 +20,8 @@ HOUR = timedelta(hours=1)
 
 
 def windows(first: datetime, count: int) -> list[tuple[datetime, datetime]]:
-    return [(first + i * HOUR, first + (i + 1) * HOUR) for i in range(count)]
+    """count half-hour windows, an hour apart."""
+    return [(first + i * HOUR, first + i * HOUR + HOUR / 2) for i in range(count)]
 
 
 async def test_events_are_made_once_per_schedule_and_time_zone(
@@ -62,3 +63,39 @@ async def test_events_are_made_once_per_schedule_and_time_zone(
     await mock_config_entry.runtime_data.schedule.async_refresh()
     renewed = await entity.async_get_events(hass, NOW, NOW + 6 * HOUR)
     assert [event.summary for event in renewed] == ["Charging 3.0 kW", "Charging 3.0 kW"]
+
+
+async def test_slots_that_run_on_at_the_same_power_are_one_event(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(NOW)
+    half = HOUR / 2
+    slots = [(NOW + HOUR + i * half, NOW + HOUR + (i + 1) * half) for i in range(6)]
+    later = session(
+        NOW + 4 * HOUR,
+        NOW + 6 * HOUR,
+        (NOW + 4 * HOUR, NOW + 5 * HOUR),
+        (NOW + 5 * HOUR, NOW + 6 * HOUR),
+    )
+    later["schedule"][1]["power"]["value"] = 7000
+    sandbox.set_schedule_override([session(NOW, NOW + 4 * HOUR, *slots), later])
+    await setup_entry(hass, mock_config_entry)
+    entity = hass.data[CALENDAR_DOMAIN].get_entity(CALENDAR)
+
+    listed = await entity.async_get_events(hass, NOW, NOW + 6 * HOUR)
+
+    # Six half-hour slots back to back: one event, from the first start to the last end.
+    # The next session's slot touches it, and a slot at another power touches that:
+    # each is an event of its own.
+    assert [(e.start, e.end, e.summary) for e in listed] == [
+        (NOW + HOUR, NOW + 4 * HOUR, "Charging 5.0 kW"),
+        (NOW + 4 * HOUR, NOW + 5 * HOUR, "Charging 5.0 kW"),
+        (NOW + 5 * HOUR, NOW + 6 * HOUR, "Charging 7.0 kW"),
+    ]
+    # Asked for a part of the run, the whole event; in the middle of it, it is the one shown.
+    assert await entity.async_get_events(hass, NOW + 2 * HOUR, NOW + 2 * HOUR + half) == listed[:1]
+    freezer.move_to(NOW + 2 * HOUR)
+    assert entity.event is listed[0]
