@@ -112,6 +112,13 @@ class SlotEvent(CalendarEvent):
 type Run = tuple[ChargingSlot, ...]
 
 
+def _continues(last: ChargingSlot, slot: ChargingSlot) -> bool:
+    """Say whether slot, of the same session, runs on from last as one event."""
+    return (
+        slot.start == last.end and slot.power_w == last.power_w and slot.vpp_event == last.vpp_event
+    )
+
+
 class PlanEvents:
     """The calendar events of one plan in one time zone, each made once, when first asked for.
 
@@ -126,20 +133,14 @@ class PlanEvents:
         self._run_of: dict[int, Run] = {}
         self._events: dict[int, CalendarEvent] = {}
         self._sessions: dict[int, list[str]] = {}
-        run: list[ChargingSlot] = []
-        for slot in plan.slots:
-            if run and not self._continues(run[-1], slot):
-                self._close(run)
-                run = []
-            run.append(slot)
-        self._close(run)
-
-    def _continues(self, last: ChargingSlot, slot: ChargingSlot) -> bool:
-        return (
-            slot.start == last.end
-            and (slot.power_w, slot.vpp_event) == (last.power_w, last.vpp_event)
-            and self.plan.session_of(slot) is self.plan.session_of(last)
-        )
+        for session in plan.sessions:
+            run: list[ChargingSlot] = []
+            for slot in session.slots:
+                if run and not _continues(run[-1], slot):
+                    self._close(run)
+                    run = []
+                run.append(slot)
+            self._close(run)
 
     def _close(self, slots: list[ChargingSlot]) -> None:
         run = tuple(slots)
