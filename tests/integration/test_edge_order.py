@@ -202,8 +202,7 @@ async def test_collections_wait_while_the_instant_passes(
     hass.bus.async_listen(EVENT_STATE_CHANGED, switched)
     assert gc.isenabled()
 
-    # A millisecond before the instant: its approach has begun, and, the clock under
-    # test standing still, has handed over to a timer for the instant itself.
+    # A millisecond before the instant: nothing has switched, and collections run.
     await at(hass, freezer, START - timedelta(milliseconds=1))
     assert collecting == []
     assert gc.isenabled()
