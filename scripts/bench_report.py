@@ -450,7 +450,8 @@ def other_sections(results: dict[str, Result]) -> list[str]:
             " moment the process waited for a core, or a garbage collection, so a single"
             " long one may not be the callback's own work; the counts show how often each"
             " kind was slow. Python's garbage collections run wherever allocations trigger"
-            f" them: {loop['gc_full']} full collections ran, the longest collection took"
+            f" them: {loop['gc_full']} full collection{'' if loop['gc_full'] == 1 else 's'} ran,"
+            " the longest collection took"
             f" {loop['gc_max_ms']:.1f} ms, and the table gives the share of each longest"
             " callback that went to collections.",
             "",
