@@ -75,6 +75,15 @@ def test_schedule_units_in_kwh_and_kw_are_converted() -> None:
     assert schedule.sessions[0].slots[0].power_w == 11000
 
 
+def test_a_timestamp_padded_beyond_any_timestamps_length_is_still_read() -> None:
+    doc = schedule_doc()
+    doc["data"][0]["schedule"][0]["start_time"] = " " * 60 + "2022-02-02T02:00:00Z "
+
+    (slot,) = SocSchedule.from_json(doc).sessions[0].slots
+
+    assert slot.start == utc(2022, 2, 2, 2)
+
+
 def test_schedule_tolerates_strings_offsets_and_naive_times() -> None:
     doc = schedule_doc()
     session = doc["data"][0]
