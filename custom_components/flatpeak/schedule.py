@@ -19,10 +19,7 @@ from itertools import accumulate
 from operator import attrgetter
 from typing import Protocol
 
-from .api import ChargingSession, ChargingSlot, PricePeriod, Prices, SocSchedule
-
-# Orders anything with a start and an end by start, then end.
-_by_time = attrgetter("start", "end")
+from .api import ChargingSession, ChargingSlot, PricePeriod, Prices, SocSchedule, by_time
 
 
 class Timed(Protocol):
@@ -104,7 +101,7 @@ class ActivePeriod:
 
 def merge_slots(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
     """Merge slots that touch or overlap into active periods, in time order."""
-    return _merge_sorted(sorted(slots, key=_by_time))
+    return _merge_sorted(sorted(slots, key=by_time))
 
 
 def _merge_sorted(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
@@ -364,8 +361,8 @@ def diff_windows(
     were added and the other old ones removed. A change is at late notice when
     an added or shifted window starts within the lead time.
     """
-    before = sorted((s for s in old if s.end > now and s.end > s.start), key=_by_time)
-    after = sorted((s for s in new if s.end > now and s.end > s.start), key=_by_time)
+    before = sorted((s for s in old if s.end > now and s.end > s.start), key=by_time)
+    after = sorted((s for s in new if s.end > now and s.end > s.start), key=by_time)
     kept = set(map(_same_window, before)).intersection(map(_same_window, after))
     gone = [s for s in before if _same_window(s) not in kept]
     came = [s for s in after if _same_window(s) not in kept]

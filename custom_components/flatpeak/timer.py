@@ -160,12 +160,13 @@ class BoundaryTimer:
         instant re-arms first) is passed now rather than lost.
         """
         due = self.next_boundary is not None and dt_util.utcnow() >= self.next_boundary
-        self._arm()
+        self.rearm()
         if due:
             self._on_pass()
 
     @callback
-    def _arm(self) -> None:
+    def rearm(self) -> None:
+        """Arm for the next boundary after now, replacing any earlier one."""
         self._cancel()
         if self._stopped:
             return
@@ -216,11 +217,6 @@ class BoundaryTimer:
             self._on_pass()
         except Exception:  # noqa: BLE001  (the other timers at the instant must still pass)
             LOGGER.exception("Passing a boundary failed; the next one is still awaited")
-
-    @callback
-    def rearm(self) -> None:
-        """Arm for the boundary after the one passed."""
-        self._arm()
 
     @callback
     def pass_due(self) -> None:

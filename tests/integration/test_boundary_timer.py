@@ -32,6 +32,16 @@ def entry(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> MockConfigEntr
     return entry
 
 
+def near_the_first_instant(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """1 ms before the first instant, run the timer set 2 ms ahead of it.
+
+    (Time travel under test runs timers as if half a second later: this one is run as
+    the event loop would run it.)
+    """
+    freezer.move_to(INSTANTS[0] - timedelta(milliseconds=1))
+    hass.data[_INSTANTS]._near(INSTANTS[0] - AHEAD)
+
+
 @pytest.fixture
 def collections_enabled_after() -> Iterator[None]:
     """Whatever a test does, collections run again after it."""
@@ -77,10 +87,8 @@ async def test_a_timer_cancelled_while_its_instant_nears_lets_collections_run(
     timer = BoundaryTimer(hass, entry, next_of, lambda: passed.append(INSTANTS[0]))
     timer.arm()
 
-    # 1 ms before the instant, the timer set 2 ms ahead of it runs: collections wait
-    # while the last stretch is waited out, turn by turn of the event loop.
-    freezer.move_to(INSTANTS[0] - timedelta(milliseconds=1))
-    hass.data[_INSTANTS]._near(INSTANTS[0] - AHEAD)
+    # Collections wait while the last stretch is waited out, turn by turn of the loop.
+    near_the_first_instant(hass, freezer)
     assert not gc.isenabled()
     timer.stop()
     assert gc.isenabled()
@@ -111,8 +119,7 @@ async def test_a_clock_that_stands_still_hands_the_instant_to_a_timer_for_it(
     timer = BoundaryTimer(hass, entry, next_of, lambda: passed.append(INSTANTS[0]))
     timer.arm()
 
-    freezer.move_to(INSTANTS[0] - timedelta(milliseconds=1))
-    hass.data[_INSTANTS]._near(INSTANTS[0] - AHEAD)
+    near_the_first_instant(hass, freezer)
     await hass.async_block_till_done()
     # The clock under test did not move between two turns of the loop: the wait is
     # handed to a timer for the instant itself, and collections run meanwhile.

@@ -49,6 +49,7 @@ from .models import (
     TariffStatus,
     Token,
     VppParticipation,
+    by_time,
 )
 from .timefmt import utc_text
 from .validation import MAX_ID_LENGTH, check_base_url, check_id, is_loopback_host
@@ -99,6 +100,7 @@ __all__ = [
     "TariffStatus",
     "Token",
     "VppParticipation",
+    "by_time",
     "check_base_url",
     "check_id",
     "is_loopback_host",

@@ -280,9 +280,6 @@ class Reader:
 
     def boolean(self, key: str, default: bool) -> bool:
         """Return a boolean, or default when absent."""
-        value = self._data.get(key)
-        if type(value) is bool:
-            return value
         value = self.opt_boolean(key)
         return default if value is None else value
 
@@ -293,13 +290,9 @@ class Reader:
     def timestamp(self, key: str) -> datetime:
         """Return a required aware UTC datetime."""
         value = self._data.get(key)
-        if type(value) is str and len(value) <= _MAX_CACHED_TIMESTAMP:  # the usual case, at once
-            parsed = _parse_datetime_cached(value)
-            if parsed is not None:
-                return parsed
-        value = self._required(key)
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None:
+            self._required(key)
             raise self.error(key, f"expected an RFC 3339 date-time, got {describe(value)}")
         return parsed
 

@@ -480,12 +480,12 @@ class ChargingSession:
             energy_wh=doc.opt_quantity("energy", ENERGY_UNITS_WH),
             cost=cost.opt_number("value") if cost else None,
             cost_confidence=cost.opt_number("confidence") if cost else None,
-            slots=tuple(sorted((s for s in slots if s.end > s.start), key=_by_time)),
+            slots=tuple(sorted((s for s in slots if s.end > s.start), key=by_time)),
         )
 
 
 # Orders anything with a start and an end by start, then end.
-_by_time = attrgetter("start", "end")
+by_time = attrgetter("start", "end")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -518,13 +518,13 @@ class SocSchedule:
             currency_code=currency.upper() if currency else None,
             live_mode=doc.boolean("live_mode", default=False),
             time_created=doc.opt_timestamp("time_created"),
-            sessions=tuple(sorted(sessions, key=_by_time)),
+            sessions=tuple(sorted(sessions, key=by_time)),
         )
 
     @property
     def slots(self) -> tuple[ChargingSlot, ...]:
         """Every charging slot of every session, sorted by time."""
-        return tuple(sorted((s for session in self.sessions for s in session.slots), key=_by_time))
+        return tuple(sorted((s for session in self.sessions for s in session.slots), key=by_time))
 
 
 # Prices
@@ -579,6 +579,6 @@ class Prices:
             timezone=doc.opt_string("location_timezone") or doc.opt_string("timezone"),
             currency_code=currency.upper() if currency else None,
             direction=doc.opt_enum("tariff_direction", TariffDirection),
-            periods=tuple(sorted(periods, key=_by_time)),
+            periods=tuple(sorted(periods, key=by_time)),
             next_update=doc.opt_timestamp("next_update"),
         )
