@@ -18,7 +18,6 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 import custom_components  # noqa: F401
-from custom_components.flatpeak.api._parse import _parse_datetime_cached
 
 
 class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
@@ -48,16 +47,6 @@ DEPRECATION_MARKERS = (
     "is deprecated",
     "will stop working",
 )
-
-
-@pytest.fixture(autouse=True)
-def no_timestamps_kept_from_another_test() -> None:
-    """Start each test with no parsed timestamp kept in the API's parse cache.
-
-    A frozen clock swaps Python's datetime class: a timestamp parsed by an
-    earlier test would come back as the other class, and snapshots show it.
-    """
-    _parse_datetime_cached.cache_clear()
 
 
 @pytest.fixture(autouse=True)

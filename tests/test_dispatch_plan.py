@@ -15,7 +15,7 @@ from custom_components.flatpeak.api import (
     FlipPowerMode,
     RequestError,
 )
-from custom_components.flatpeak.dispatch_plan import (
+from custom_components.flatpeak.dispatch.flip.plan import (
     ORIGIN_ACTION,
     ORIGIN_WINDOW,
     Dispatched,

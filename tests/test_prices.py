@@ -113,16 +113,16 @@ def test_covers() -> None:
     assert prices.covers(T0 + 200 * M, T0 + 200 * M)  # nothing to cover
 
 
-def test_next_boundary_is_every_start_and_end() -> None:
+def test_next_edge_is_every_start_and_end() -> None:
     prices = curve((0, 30, 0.2), (30, 60, 0.2), (90, 120, 0.3))
     moments = []
     now = T0 - M
-    while (boundary := prices.next_boundary(now)) is not None:
+    while (boundary := prices.next_edge(now)) is not None:
         moments.append(int((boundary - T0) / M))
         now = boundary
     assert moments == [0, 30, 60, 90, 120]
-    assert prices.next_boundary(T0 + 30 * M - MS) == T0 + 30 * M
-    assert prices.next_boundary(T0 + 120 * M) is None
+    assert prices.next_edge(T0 + 30 * M - MS) == T0 + 30 * M
+    assert prices.next_edge(T0 + 120 * M) is None
 
 
 def test_cost_over_several_periods() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from custom_components.flatpeak.api import ChargingSession, ChargingSlot, SocSchedule
-from custom_components.flatpeak.schedule import ChargingPlan, diff_windows, merge_slots
+from custom_components.flatpeak.schedule import ChargingPlan, diff_windows
 
 T0 = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -42,8 +43,9 @@ def plan(
     )
 
 
-def test_merge_slots_joins_touching_and_overlapping_slots() -> None:
-    periods = merge_slots([slot(30, 60), slot(0, 30), slot(50, 70), slot(90, 100), slot(95, 95)])
+def test_touching_and_overlapping_slots_are_one_period() -> None:
+    found = (slot(0, 30), slot(30, 60), slot(50, 70), slot(90, 100), slot(95, 95))
+    periods = plan((0, 180, found, None, None)).periods
     assert [(p.start, p.end, len(p.slots)) for p in periods] == [
         (T0, T0 + 70 * M, 3),
         (T0 + 90 * M, T0 + 100 * M, 1),
@@ -62,7 +64,6 @@ def test_windows_at_each_moment() -> None:
     assert p.next_period(T0).start == T0 + 30 * M  # type: ignore[union-attr]
     assert p.next_period(T0 + 45 * M).start == T0 + 120 * M  # type: ignore[union-attr]
     assert p.next_period(T0 + 120 * M) is None
-    assert p.session_of(p.slots[1]) is p.sessions[0]
     assert [s.start for s in p.slots_between(T0 + 59 * M, T0 + 121 * M)] == [
         T0 + 30 * M,
         T0 + 60 * M,
@@ -108,16 +109,24 @@ def test_totals_are_unknown_when_flatpeak_did_not_say() -> None:
     assert p.planned_energy_kwh(T0 + 90 * M) == 6
 
 
-def test_boundaries_and_coverage() -> None:
-    p = plan((0, 180, (slot(30, 60), slot(120, 150)), 1, 1))
-    lead = timedelta(minutes=10)
+def walk(next_fn: Callable[[datetime], datetime | None]) -> list[int]:
+    """Every instant next_fn gives from T0 on, in minutes from T0."""
     moments = []
     now = T0
-    while (boundary := p.next_boundary(now, lead)) is not None:
-        moments.append(int((boundary - T0) / M))
-        now = boundary
-    assert moments == [20, 30, 60, 110, 120, 150, 180]
-    assert p.next_boundary(T0 + 45 * M) == T0 + 60 * M
+    while (instant := next_fn(now)) is not None:
+        moments.append(int((instant - T0) / M))
+        now = instant
+    return moments
+
+
+def test_the_instants_at_which_the_answers_change_and_coverage() -> None:
+    p = plan((0, 180, (slot(30, 60), slot(120, 150)), 1, 1))
+    lead = timedelta(minutes=10)
+    assert walk(p.next_slot_edge) == [30, 60, 120, 150]
+    assert walk(p.next_session_end) == [180]
+    assert walk(lambda now: p.next_lead_start(now, lead)) == [20, 110]
+    assert p.next_lead_start(T0, timedelta(0)) is None
+    assert p.next_slot_edge(T0 + 45 * M) == T0 + 60 * M
     assert p.covers_future(T0 + 179 * M)
     assert not p.covers_future(T0 + 180 * M)
 
@@ -249,12 +258,15 @@ def test_a_window_whose_local_end_reads_earlier_than_its_start() -> None:
     assert p.current_slot(at(-20 + 60)).start == at(30)  # type: ignore[union-attr]
     assert p.next_period(at(-60)).start == at(-10)  # type: ignore[union-attr]
     assert p.starting_within(at(-25), timedelta(minutes=15)).start == at(-10)  # type: ignore[union-attr]
-    assert [p.next_boundary(at(m), timedelta(minutes=15)) for m in (-30, -10, 20, 30)] == [
-        at(-25),
-        at(15),  # the second window's "starting soon"
+    lead = timedelta(minutes=15)
+    assert [p.next_slot_edge(at(m)) for m in (-30, -10, 20, 30)] == [
+        at(-10),
+        at(20),
         at(30),
         at(60),
     ]
+    # The second window's "starting soon" begins as the first ends.
+    assert [p.next_lead_start(at(m), lead) for m in (-30, -10)] == [at(-25), at(15)]
     assert p.slots_between(at(15), at(35)) == list(p.slots)
 
 

@@ -21,7 +21,7 @@ from custom_components.flatpeak.api import (
     Prices,
     SocSchedule,
 )
-from custom_components.flatpeak.schedule import ChargingPlan, PriceCurve, TimeIndex, merge_slots
+from custom_components.flatpeak.schedule import ChargingPlan, PriceCurve, Run, TimeIndex
 
 T0 = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -104,7 +104,7 @@ price_answers = st.builds(
 # Plain scans: what each question means.
 
 
-def in_force[T: (ChargingSlot, PricePeriod)](items: tuple[T, ...], now: datetime) -> T | None:
+def in_force[T: (ChargingSlot, PricePeriod, Run)](items: tuple[T, ...], now: datetime) -> T | None:
     """The last item, in order, with start <= now < end."""
     found = None
     for item in items:
@@ -121,19 +121,24 @@ def first_after(instants: list[datetime], now: datetime) -> datetime | None:
 @given(schedules)
 def test_the_plan_answers_as_a_scan_of_its_windows(schedule: SocSchedule) -> None:
     plan = ChargingPlan(schedule)
-    windows, periods = plan.slots, plan.periods
-    ends = [s.end for s in windows] + [s.end for s in schedule.sessions]
+    windows, periods, runs = plan.slots, plan.periods, plan.runs
+    sessions = sorted(schedule.sessions, key=lambda s: (s.start, s.end))
+    ends = [s.end for s in windows] + [s.end for s in sessions]
     for now in MOMENTS:
         assert plan.current_slot(now) is in_force(windows, now)
-        assert plan.active_period(now) is next((p for p in periods if p.contains(now)), None)
+        assert plan.active_period(now) is next((p for p in periods if p.start <= now < p.end), None)
         assert plan.next_period(now) is next((p for p in periods if p.start > now), None)
         assert plan.next_slot(now) is next((s for s in windows if s.start > now), None)
-        assert plan.remaining_sessions(now) == tuple(s for s in schedule.sessions if s.end > now)
+        assert plan.remaining_sessions(now) == tuple(s for s in sessions if s.end > now)
         assert plan.covers_future(now) == any(end > now for end in ends)
+        edges = [s.start for s in windows] + [s.end for s in windows]
+        assert plan.next_slot_edge(now) == first_after(edges, now)
+        assert plan.next_session_end(now) == first_after([s.end for s in sessions], now)
         for lead in LEADS:
             starts = [p.start - lead for p in periods] if lead else []
-            expected = first_after([s.start for s in windows] + ends + starts, now)
-            assert plan.next_boundary(now, lead) == expected
+            assert plan.next_lead_start(now, lead) == first_after(starts, now)
+        shown = in_force(runs, now) or next((r for r in runs if r.start > now), None)
+        assert plan.run_shown(now) is shown
         for length in (0, 1, 30):
             later = now + length * M
             assert plan.slots_between(now, later) == [
@@ -141,10 +146,32 @@ def test_the_plan_answers_as_a_scan_of_its_windows(schedule: SocSchedule) -> Non
             ]
 
 
+def schedule_of(found: list[ChargingSlot]) -> SocSchedule:
+    """A schedule of one session that holds found."""
+    session = ChargingSession(
+        start=T0,
+        end=minutes(GRID + 60),
+        energy_wh=None,
+        cost=None,
+        cost_confidence=None,
+        slots=tuple(sorted(found, key=lambda s: (s.start, s.end))),
+    )
+    return SocSchedule(
+        id=None,
+        device_id=None,
+        location_id=None,
+        timezone=None,
+        currency_code=None,
+        live_mode=False,
+        time_created=None,
+        sessions=(session,),
+    )
+
+
 @EXAMPLES
 @given(st.lists(slots, max_size=20))
 def test_merged_periods_hold_every_window_once_and_never_touch(found: list[ChargingSlot]) -> None:
-    periods = merge_slots(found)
+    periods = ChargingPlan(schedule_of(found)).periods
     kept = sorted((s for s in found if s.end > s.start), key=lambda s: (s.start, s.end))
     assert [s for p in periods for s in p.slots] == kept
     for period in periods:
@@ -162,7 +189,7 @@ def test_the_price_curve_answers_as_a_scan_of_its_periods(prices: Prices) -> Non
     instants = [p.start for p in kept] + [p.end for p in kept]
     for now in MOMENTS:
         assert curve.period_at(now) is in_force(kept, now)
-        assert curve.next_boundary(now) == first_after(instants, now)
+        assert curve.next_edge(now) == first_after(instants, now)
 
 
 @EXAMPLES
@@ -186,6 +213,13 @@ def test_a_price_holds_until_the_next_boundary_that_changes_it(prices: Prices) -
                 expected = (moment, following)
                 break
         assert change == expected
+
+
+def test_an_index_refuses_items_out_of_order() -> None:
+    later = ChargingSlot(start=T0 + M, end=T0 + 2 * M, power_w=None, vpp_event=False)
+    earlier = ChargingSlot(start=T0, end=T0 + 5 * M, power_w=None, vpp_event=False)
+    with pytest.raises(ValueError, match="sorted by start"):
+        TimeIndex((later, earlier))
 
 
 def test_an_index_of_nothing_answers_nothing() -> None:
@@ -216,5 +250,6 @@ def test_a_window_at_the_start_of_time_has_boundaries() -> None:
             sessions=(session,),
         )
     )
-    assert plan.next_boundary(first, 15 * M) == first + M
-    assert plan.next_boundary(T0, 15 * M) is None
+    assert plan.next_slot_edge(first) == first + M
+    assert plan.next_lead_start(first, 15 * M) is None
+    assert plan.next_slot_edge(T0) is None

@@ -25,8 +25,7 @@ from .coordinator import (
     StatusCoordinator,
 )
 from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import FlatpeakEntity
-from .listeners import FOLLOW, LATER, SWITCH
+from .entity import LEAD_STARTS, WINDOW_EDGES, FlatpeakEntity, Moment
 from .schedule import ActivePeriod
 
 # Entities only read coordinator data.
@@ -39,8 +38,11 @@ class FlatpeakBinarySensorDescription[C: FlatpeakCoordinator[Any]](BinarySensorE
 
     source: Callable[[FlatpeakData], C]
     is_on_fn: Callable[[C, datetime], bool | None]
+    # When the state moves without a new answer; () when only a new answer moves it.
+    changes_at: tuple[Moment, ...]
+    # Automations switch devices on it: written after the device's other entities.
+    triggers: bool = False
     attributes_fn: Callable[[C, datetime], Mapping[str, Any]] | None = None
-    boundary_stage: int = LATER
 
 
 def _period_attributes(period: ActivePeriod | None) -> dict[str, Any]:
@@ -104,7 +106,8 @@ BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
         source=_schedule,
         is_on_fn=_charging,
         attributes_fn=_charging_attributes,
-        boundary_stage=SWITCH,
+        changes_at=(WINDOW_EDGES,),
+        triggers=True,
     ),
     FlatpeakBinarySensorDescription(
         key="charging_window_soon",
@@ -112,14 +115,16 @@ BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
         source=_schedule,
         is_on_fn=_starting_soon,
         attributes_fn=_starting_soon_attributes,
-        boundary_stage=FOLLOW,
+        changes_at=(WINDOW_EDGES, LEAD_STARTS),
+        triggers=True,
     ),
     FlatpeakBinarySensorDescription(
         key="vpp_event",
         translation_key="vpp_event",
         source=_schedule,
         is_on_fn=_vpp_event,
-        boundary_stage=FOLLOW,
+        changes_at=(WINDOW_EDGES,),
+        triggers=True,
     ),
     FlatpeakBinarySensorDescription(
         key="import_tariff_connected",
@@ -127,6 +132,7 @@ BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         source=lambda data: data.status,
         is_on_fn=_import_connected,
+        changes_at=(),
     ),
     FlatpeakBinarySensorDescription(
         key="control_consent",
@@ -134,6 +140,7 @@ BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         source=lambda data: data.device,
         is_on_fn=_control_consent,
+        changes_at=(),
     ),
 )
 
@@ -155,12 +162,13 @@ class FlatpeakBinarySensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], Binar
 
     def __init__(self, data: FlatpeakData, description: FlatpeakBinarySensorDescription[C]) -> None:
         """Create the binary sensor."""
-        super().__init__(data, description.source(data), description)
-        self.boundary_stage = description.boundary_stage
-
-    def shown(self) -> tuple[object, ...]:
-        """Return the state and the window it refers to."""
-        return self.is_on, self.extra_state_attributes
+        super().__init__(
+            data,
+            description.source(data),
+            description,
+            changes_at=description.changes_at,
+            triggers=description.triggers,
+        )
 
     @property
     def is_on(self) -> bool | None:

@@ -7,27 +7,24 @@ once at its end, not an end and a start at the same instant at every slot in bet
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Self
+from datetime import datetime, timedelta, timezone
 
 from homeassistant.components.calendar import (
     CalendarEntity,
     CalendarEntityDescription,
     CalendarEvent,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .api import ChargingSession, ChargingSlot
+from .api import ChargingSession
 from .coordinator import ScheduleCoordinator
 from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import FlatpeakEntity
-from .listeners import FOLLOW
-from .schedule import ChargingPlan
+from .entity import WINDOW_EDGES, FlatpeakEntity
+from .schedule import Run
 
 # Entities only read coordinator data.
 PARALLEL_UPDATES = 0
@@ -55,27 +52,11 @@ def wall_time(moment: datetime) -> datetime:
     offset is a zone of its own, which Python compares in absolute time.
     """
     local = dt_util.as_local(moment)
-    fixed = local.astimezone(timezone(local.utcoffset() or timedelta()))
-    return WallTime.combine(fixed.date(), fixed.timetz())
-
-
-class WallTime(datetime):
-    """A `wall_time`: a datetime that deep-copies as itself, as an immutable value may.
-
-    Home Assistant deep-copies each event it lists (`dataclasses.asdict`), and a
-    datetime's own deep copy rebuilds it and its time zone: that was most of
-    the time it took to list a week of events.
-    """
-
-    __slots__ = ()
-
-    def __deepcopy__(self, memo: dict[int, object]) -> Self:
-        """Return this very datetime: it cannot change."""
-        return self
+    return local.astimezone(timezone(local.utcoffset() or timedelta()))
 
 
 @dataclass
-class SlotEvent(CalendarEvent):
+class RunEvent(CalendarEvent):
     """A run of charging slots as a calendar event, correct across a clock change.
 
     Home Assistant's own checks and state turn an event's times into local
@@ -109,153 +90,45 @@ class SlotEvent(CalendarEvent):
         return self.end
 
 
-type Run = tuple[ChargingSlot, ...]
-
-
-def _continues(last: ChargingSlot, slot: ChargingSlot) -> bool:
-    """Say whether slot, of the same session, runs on from last as one event."""
-    return (
-        slot.start == last.end and slot.power_w == last.power_w and slot.vpp_event == last.vpp_event
+def run_event(run: Run, currency: str | None) -> CalendarEvent:
+    """Return the calendar event of a run: its power, and its session's energy and cost."""
+    first = run.first
+    power = f" {first.power_w / 1000:.1f} kW" if first.power_w is not None else ""
+    lines = _describe(run.session, currency)
+    if first.vpp_event:
+        lines.append("Part of a virtual power plant event.")
+    return RunEvent(
+        start=run.start,
+        end=run.end,
+        summary=f"Charging{power}",
+        description="\n".join(lines),
+        uid=f"{run.start.isoformat()}/{run.end.isoformat()}",
     )
-
-
-class PlanEvents:
-    """The calendar events of one plan in one time zone, each made once, when first asked for.
-
-    A plan lasts until the next fetch, while the calendar is listed at every view
-    and its event read several times at each write: each event is made once per plan.
-    """
-
-    def __init__(self, plan: ChargingPlan, zone: tzinfo) -> None:
-        """Group the plan's slots into runs; no event made yet."""
-        self.plan = plan
-        self.zone = zone
-        self._run_of: dict[int, Run] = {}
-        self._events: dict[int, CalendarEvent] = {}
-        self._sessions: dict[int, list[str]] = {}
-        for session in plan.sessions:
-            run: list[ChargingSlot] = []
-            for slot in session.slots:
-                if run and not _continues(run[-1], slot):
-                    self._close(run)
-                    run = []
-                run.append(slot)
-            self._close(run)
-
-    def _close(self, slots: list[ChargingSlot]) -> None:
-        run = tuple(slots)
-        for slot in run:
-            self._run_of[id(slot)] = run
-
-    def run(self, slot: ChargingSlot) -> Run:
-        """Return the run one of the plan's slots is part of."""
-        return self._run_of[id(slot)]
-
-    def event(self, slot: ChargingSlot) -> CalendarEvent:
-        """Return the event of the run one of the plan's slots is part of."""
-        run = self.run(slot)
-        if (event := self._events.get(id(run))) is None:
-            event = self._events[id(run)] = self._make(run)
-        return event
-
-    def between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
-        """Return the events of the runs that overlap [start, end)."""
-        runs = {id(self.run(slot)): slot for slot in self.plan.slots_between(start, end)}
-        return [self.event(slot) for slot in runs.values()]
-
-    def _make(self, run: Run) -> CalendarEvent:
-        first, last = run[0], run[-1]
-        power = f" {first.power_w / 1000:.1f} kW" if first.power_w is not None else ""
-        lines = self._session_lines(self.plan.session_of(first))
-        if first.vpp_event:
-            lines = [*lines, "Part of a virtual power plant event."]
-        return SlotEvent(
-            start=first.start,
-            end=last.end,
-            summary=f"Charging{power}",
-            description="\n".join(lines),
-            uid=f"{first.start.isoformat()}/{last.end.isoformat()}",
-        )
-
-    def _session_lines(self, session: ChargingSession | None) -> list[str]:
-        """Say what a run is part of: its session's energy, cost and certainty."""
-        if session is None:
-            return []
-        if (lines := self._sessions.get(id(session))) is None:
-            lines = self._sessions[id(session)] = _describe(
-                session, self.plan.schedule.currency_code
-            )
-        return lines
 
 
 class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     """The schedule's charging windows as calendar events, one per run of slots."""
 
-    boundary_stage = FOLLOW
-
     def __init__(self, data: FlatpeakData) -> None:
         """Create the calendar."""
-        super().__init__(data, data.schedule, DESCRIPTION)
-        self._made: PlanEvents | None = None
-
-    @callback
-    def async_write_ha_state(self) -> None:
-        """Write the state, after passing the schedule's boundary if it is due.
-
-        Home Assistant's own alarm for the start or end of the event shown can run
-        just before the boundary timer for the same instant: the charging windows
-        of every entry still switch before the calendars are written.
-        """
-        self.coordinator.boundary.pass_due()
-        super().async_write_ha_state()
-
-    @property
-    def plan(self) -> ChargingPlan | None:
-        """The schedule's meaning."""
-        return self.coordinator.plan
-
-    def shown(self) -> tuple[object, ...]:
-        """Return the run shown, its plan (the event says what they say), and if it is on."""
-        if (plan := self.plan) is None:
-            return (None,)
-        now = dt_util.utcnow()
-        if (slot := _slot_shown(plan, now)) is None:
-            return plan, None
-        run = self._events(plan).run(slot)
-        return plan, run, run[0].start <= now
+        super().__init__(data, data.schedule, DESCRIPTION, changes_at=(WINDOW_EDGES,))
 
     @property
     def event(self) -> CalendarEvent | None:
         """Return the run in force now, or else the next one."""
-        if (plan := self.plan) is None:
+        if (plan := self.coordinator.plan) is None:
             return None
-        slot = _slot_shown(plan, dt_util.utcnow())
-        return None if slot is None else self._events(plan).event(slot)
+        run = plan.run_shown(dt_util.utcnow())
+        return None if run is None else run_event(run, plan.schedule.currency_code)
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
-        """Return the runs that overlap the requested range.
-
-        The event loop turns first: Home Assistant converts each calendar's answer
-        as it comes, so that listing many calendars at once is many short steps.
-        """
-        await asyncio.sleep(0)
-        if (plan := self.plan) is None:
+        """Return the runs that overlap the requested range."""
+        if (plan := self.coordinator.plan) is None:
             return []
-        return self._events(plan).between(start_date, end_date)
-
-    def _events(self, plan: ChargingPlan) -> PlanEvents:
-        """Return the events of plan in Home Assistant's time zone, made anew when either changes."""
-        zone = dt_util.get_default_time_zone()
-        if self._made is None or self._made.plan is not plan or self._made.zone is not zone:
-            self._made = PlanEvents(plan, zone)
-        return self._made
-
-
-def _slot_shown(plan: ChargingPlan, now: datetime) -> ChargingSlot | None:
-    """Return the slot in force now, or else the next one."""
-    return plan.current_slot(now) or plan.next_slot(now)
+        currency = plan.schedule.currency_code
+        return [run_event(run, currency) for run in plan.runs_between(start_date, end_date)]
 
 
 def _describe(session: ChargingSession, currency: str | None) -> list[str]:

@@ -59,9 +59,8 @@ from .const import (
     DOMAIN,
     LOGGER,
     OPTIONS,
-    SUBENTRY_TYPE,
 )
-from .flip_flow import FlipDispatchSubentryFlow
+from .dispatch import TARGETS
 from .problems import Problem, classify
 from .selectors import PASSWORD, TEXT, URL, number, option_errors, option_fields, option_ranges
 
@@ -311,8 +310,8 @@ class FlatpeakConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Return what can be added to an entry: a Flip dispatch."""
-        return {SUBENTRY_TYPE: FlipDispatchSubentryFlow}
+        """Return what can be added to an entry: a dispatch of each kind."""
+        return {kind.subentry_type: kind.flow for kind in TARGETS.values()}
 
     async def _async_validate(
         self, values: Mapping[str, Any], shown: Container[str]

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 import logging
 from typing import Any, Final
 
+from .api import MAX_RETRY_AFTER as MAX_RETRY_AFTER_SECONDS
+
 DOMAIN: Final = "flatpeak"
 LOGGER = logging.getLogger(__package__)
 
@@ -90,20 +92,6 @@ OPTIONS: Final = (
     PRICE_INTERVAL,
 )
 
-# The subentry that holds a Flip dispatch, and its fields.
-SUBENTRY_TYPE: Final = "flip_dispatch"
-CONF_PROGRAM_ID: Final = "program_id"
-CONF_TARGET_TYPE: Final = "target_type"
-CONF_TARGET_IDS: Final = "target_ids"
-CONF_AUTO_DISPATCH: Final = "auto_dispatch"
-
-# Flip's guidance to manufacturers is to send commands 24 hours to 10 minutes
-# ahead; a window shorter than a quarter of an hour is not worth a command.
-MIN_LEAD_TIME: Final = Option("min_lead_time", 10, 0, 1440, MINUTE)
-MIN_DURATION: Final = Option("min_duration", 15, 1, 1440, MINUTE)
-# Optional: no default, the battery's own reserve then applies.
-BACKUP_RESERVE: Final = Option("backup_reserve", 0, 0, 100)
-
 # How far ahead prices are fetched: enough for the next change and tomorrow's plan.
 PRICE_HORIZON: Final = timedelta(hours=48)
 # Prices are fetched again once those held end less than this far ahead: about once a
@@ -113,9 +101,9 @@ PRICE_MARGIN: Final = timedelta(hours=24)
 # Flatpeak asks not to retry its tariff problems more often than every 15 minutes.
 TARIFF_PROBLEM_RETRY: Final = timedelta(minutes=15)
 
-# A Retry-After longer than this is capped: honouring "come back in a year" would
-# silently stop the integration (and a huge value does not fit a timedelta).
-MAX_RETRY_AFTER: Final = timedelta(hours=24)
+# A Retry-After longer than the client's cap (a day) is capped: honouring "come back in
+# a year" would silently stop the integration (and a huge value does not fit a timedelta).
+MAX_RETRY_AFTER: Final = timedelta(seconds=MAX_RETRY_AFTER_SECONDS)
 
 
 # A request held back by a Retry-After is tried again this long after the

@@ -5,19 +5,19 @@ location's tariff status every few hours, the device daily), so that one
 failing does not blank the others. Prices are fetched when those held no longer
 cover the day ahead, or when the tariff changes; a tariff problem met by any
 fetch asks for the tariff status again. Each keeps its last good answer in the
-entry's ResponseCache and starts from it after a restart. The schedule and
-price coordinators also set a timer for the next instant their answer means
-something else, so that entities change state then without an API call.
+entry's ResponseCache and starts from it after a restart. What the
+answers mean at each instant (a window starting, a price changing) the
+coordinators answer too; the entities' writer wakes at those instants, without
+a request.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 import random
-from typing import Any, override
+from typing import override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -33,7 +33,6 @@ from .api import (
     InvalidResponseError,
     LocationStatus,
     Prices,
-    RateLimitError,
     SocSchedule,
     TariffDirection,
     TariffElement,
@@ -49,20 +48,17 @@ from .const import (
     PRICE_HORIZON,
     PRICE_INTERVAL,
     PRICE_MARGIN,
-    RETRY_AFTER_MARGIN,
     SCHEDULE_HORIZON,
     SCHEDULE_INTERVAL,
     STATUS_INTERVAL,
     TARIFF_PROBLEM_RETRY,
     Option,
-    retry_delay,
 )
-from .listeners import ListenerGuard, Listeners, boundary_stage
-from .problems import TARIFF_PROBLEMS, Problem, classify
+from .listeners import Listeners
+from .problems import TARIFF_PROBLEMS, Backoff, Problem, classify
 from .schedule import ChargingPlan, PriceCurve
 from .shared import async_location_answer, forget_location_answer
 from .store import ResponseCache
-from .timer import BoundaryTimer
 
 
 class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
@@ -101,14 +97,17 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         )
         self.fresh = False
         self.last_success_time: datetime | None = None
-        self.error: str | None = None
-        self.failures = 0
+        self.error: Problem | None = None
+        cap = self.base_interval if self.retry_cap is None else self.retry_cap
+        self.backoff = Backoff(min(cap, self.base_interval))
         # Called when a fetch meets a tariff problem: the tariff status may have changed.
         self.on_tariff_problem: Callable[[], None] | None = None
-        self._guard = ListenerGuard(self.kind)
         self._finished = Listeners(f"{self.kind} fetches")
-        # The listeners by stage, worked out again only when they change.
-        self._stages: list[list[Callable[[], None]]] | None = None
+
+    @property
+    def failures(self) -> int:
+        """Failed fetches in a row."""
+        return self.backoff.failures
 
     @property
     def not_before(self) -> datetime | None:
@@ -134,58 +133,6 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         if self.fresh or self.stale_after is None or self.last_success_time is None:
             return True
         return now - self.last_success_time < self.stale_after
-
-    @callback
-    @override
-    def async_add_listener(
-        self, update_callback: Callable[[], None], context: Any = None
-    ) -> Callable[[], None]:
-        """Listen for new answers and boundaries; return the way to stop."""
-        remove = super().async_add_listener(update_callback, context)
-        self._stages = None
-
-        @callback
-        def remove_listener() -> None:
-            remove()
-            self._stages = None
-
-        return remove_listener
-
-    @callback
-    @override
-    def async_update_listeners(self) -> None:
-        """Tell every listener, each on its own: one failing must not stop the rest.
-
-        The ones that switch something are told first (see `listeners.boundary_stage`),
-        the others stage by stage, one per turn of the event loop: a new answer or a
-        window's edge never keeps the loop for long, and every entry waiting for the
-        same instant switches before the rest of any is written.
-        """
-        if self._stages is None:
-            stages: dict[int, list[Callable[[], None]]] = {}
-            for listener, _ in self._listeners.values():
-                stages.setdefault(boundary_stage(listener), []).append(listener)
-            self._stages = [stages[stage] for stage in sorted(stages)]
-        if not self._stages:
-            return
-        first, *later = self._stages
-        self._guard.notify(first)
-        if later:
-            self.config_entry.async_create_task(
-                self.hass, self._tell_later(later), f"{self.name} listeners", eager_start=False
-            )
-
-    async def _tell_later(self, stages: list[list[Callable[[], None]]]) -> None:
-        """Tell each later stage's listeners, each on a later turn of the event loop.
-
-        A listener removed meanwhile is not told.
-        """
-        for listener in (listener for stage in stages for listener in stage):
-            await asyncio.sleep(0)
-            if self._shutdown_requested:
-                return
-            if any(listener == known for known, _ in self._listeners.values()):
-                self._guard.notify((listener,))
 
     @callback
     def async_add_refresh_listener(self, finished: Callable[[], None]) -> Callable[[], None]:
@@ -239,7 +186,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         try:
             data = await self._fetch()
         except AuthenticationError as err:
-            self._failed("invalid_auth")
+            self._failed(Problem.INVALID_AUTH, err)
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
@@ -247,30 +194,23 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
             raise self._update_failed(err) from err
         now = dt_util.utcnow()
         self.fresh = True
-        self.failures = 0
+        self.backoff.succeeded()
         self.error = None
         self.last_success_time = now
         self.update_interval = self._jittered(self.base_interval)
         self.cache.remember(self.kind, data.source, now)
         return data
 
-    def _failed(self, error: str) -> None:
+    def _failed(self, error: Problem, err: ApiError) -> timedelta:
         self.fresh = False
-        self.failures += 1
         self.error = error
+        return self.backoff.failed(err)
 
     def _update_failed(self, err: ApiError) -> UpdateFailed:
         """Record a failure, choose when to try again, and explain it."""
-        key, placeholders = _explain(err)
-        self._failed(key)
-        retry_after = err.retry_after if isinstance(err, RateLimitError) else None
-        if isinstance(err, RateLimitError) and err.held:
-            # Nothing was sent: no back-off, just the rest of the wait.
-            delay = timedelta(seconds=err.retry_after or 0) + RETRY_AFTER_MARGIN
-        else:
-            cap = self.base_interval if self.retry_cap is None else self.retry_cap
-            delay = retry_delay(self.failures, min(cap, self.base_interval), retry_after)
-        if key in TARIFF_PROBLEMS:
+        problem, placeholders = _explain(err)
+        delay = self._failed(problem, err)
+        if problem in TARIFF_PROBLEMS:
             delay = max(delay, TARIFF_PROBLEM_RETRY)
             if self.on_tariff_problem is not None:
                 self.on_tariff_problem()
@@ -278,7 +218,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         placeholders["retry"] = str(round(delay.total_seconds()))
         return UpdateFailed(
             translation_domain=DOMAIN,
-            translation_key=key,
+            translation_key=problem,
             translation_placeholders=placeholders,
         )
 
@@ -295,12 +235,12 @@ _KEYS = {
 }
 
 
-def _explain(err: ApiError) -> tuple[str, dict[str, str]]:
-    """Return the translation key and placeholders for a failed fetch."""
+def _explain(err: ApiError) -> tuple[Problem, dict[str, str]]:
+    """Return the problem (its translation key) and placeholders for a failed fetch."""
     problem = classify(err)
     if problem not in _KEYS:
         problem = Problem.API_ERROR
-    return problem.value, {"error": str(err)} if problem in _WITH_DETAIL else {}
+    return problem, {"error": str(err)} if problem in _WITH_DETAIL else {}
 
 
 class DeviceCoordinator(FlatpeakCoordinator[Device]):
@@ -369,53 +309,7 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
         )
 
 
-class TimedCoordinator[T: (SocSchedule, Prices)](FlatpeakCoordinator[T]):
-    """A coordinator whose answer changes meaning at known instants.
-
-    Entities are told at each of those instants, without a request. Every
-    entry waiting for the same instant passes it in one callback, so that the
-    charging window of every entry is written before the rest of any.
-    """
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        client: FlatpeakClient,
-        cache: ResponseCache,
-    ) -> None:
-        """Set up the coordinator and its boundary timer."""
-        super().__init__(hass, entry, client, cache)
-        self.boundary = BoundaryTimer(hass, entry, self._next_boundary, self.async_update_listeners)
-
-    @abstractmethod
-    def _next_boundary(self, now: datetime) -> datetime | None:
-        """Return the next instant after now at which the answer means something else."""
-
-    @property
-    def next_boundary(self) -> datetime | None:
-        """When the boundary timer fires next."""
-        return self.boundary.next_boundary
-
-    @callback
-    def schedule_boundary(self) -> None:
-        """Arm the timer for the next boundary."""
-        if not self._shutdown_requested:
-            self.boundary.arm()
-
-    @callback
-    @override
-    def _async_refresh_finished(self) -> None:
-        self.schedule_boundary()
-        super()._async_refresh_finished()
-
-    @override
-    async def async_shutdown(self) -> None:
-        await super().async_shutdown()
-        self.boundary.stop()
-
-
-class ScheduleCoordinator(TimedCoordinator[SocSchedule]):
+class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
     """The charging schedule, whose windows start and end at known instants."""
 
     kind = "schedule"
@@ -464,9 +358,22 @@ class ScheduleCoordinator(TimedCoordinator[SocSchedule]):
             return "cached"
         return "expired"
 
-    def _next_boundary(self, now: datetime) -> datetime | None:
+    # The instants at which what the schedule says changes, without a new answer.
+
+    def next_window_edge(self, now: datetime) -> datetime | None:
+        """Return the next start or end of a charging window after now."""
         plan = self.plan
-        return None if plan is None else plan.next_boundary(now, self.lead_time)
+        return None if plan is None else plan.next_slot_edge(now)
+
+    def next_session_end(self, now: datetime) -> datetime | None:
+        """Return the next end of a charging session after now."""
+        plan = self.plan
+        return None if plan is None else plan.next_session_end(now)
+
+    def next_lead_start(self, now: datetime) -> datetime | None:
+        """Return the next instant after now at which a window starts within the lead time."""
+        plan = self.plan
+        return None if plan is None else plan.next_lead_start(now, self.lead_time)
 
 
 # What identifies a direction's tariff in the status answer; the contract's end date
@@ -492,7 +399,7 @@ def tariff_key(status: LocationStatus | None, direction: TariffDirection) -> Tar
     )
 
 
-class PriceCoordinator(TimedCoordinator[Prices]):
+class PriceCoordinator(FlatpeakCoordinator[Prices]):
     """The location's prices in one direction, which change at known instants.
 
     Prices are published well ahead, so they are fetched only when those held
@@ -613,6 +520,7 @@ class PriceCoordinator(TimedCoordinator[Prices]):
         curve = self.curve
         return curve is not None and curve.at(now) is not None
 
-    def _next_boundary(self, now: datetime) -> datetime | None:
+    def next_price_edge(self, now: datetime) -> datetime | None:
+        """Return the next instant after now at which a price period starts or ends."""
         curve = self.curve
-        return None if curve is None else curve.next_boundary(now)
+        return None if curve is None else curve.next_edge(now)

@@ -1,7 +1,7 @@
-"""The Home Assistant devices of an entry: the Flatpeak device, and its Flip dispatch.
+"""The Home Assistant devices of an entry: the Flatpeak device, and its dispatch.
 
 Since Home Assistant 2026.8 a device belongs to one config entry and at most one
-subentry. The Flip dispatch's entities belong to its subentry, so they sit on a
+subentry. The dispatch's entities belong to its subentry, so they sit on a
 device of their own, linked to the Flatpeak device through `via_device`.
 """
 
@@ -16,6 +16,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 
 from .api import Device
 from .const import CONF_DEVICE_ID, DOMAIN, LOGGER
+from .dispatch import TargetKind
 
 
 def flatpeak_identifier(entry: ConfigEntry) -> tuple[str, str]:
@@ -23,9 +24,9 @@ def flatpeak_identifier(entry: ConfigEntry) -> tuple[str, str]:
     return (DOMAIN, entry.data[CONF_DEVICE_ID])
 
 
-def flip_identifier(entry: ConfigEntry) -> tuple[str, str]:
-    """Return the registry identifier of the entry's Flip dispatch device."""
-    return (DOMAIN, f"{entry.data[CONF_DEVICE_ID]}_flip_dispatch")
+def dispatch_identifier(entry: ConfigEntry, kind: TargetKind) -> tuple[str, str]:
+    """Return the registry identifier of the entry's dispatch device."""
+    return (DOMAIN, f"{entry.data[CONF_DEVICE_ID]}_{kind.subentry_type}")
 
 
 def device_info(entry: ConfigEntry, device: Device | None) -> DeviceInfo:
@@ -45,13 +46,15 @@ def device_info(entry: ConfigEntry, device: Device | None) -> DeviceInfo:
 LINK_BY_ID = "via_device_id" in DeviceInfo.__annotations__
 
 
-def flip_device_info(entry: ConfigEntry, flatpeak_device_id: str) -> DeviceInfo:
-    """Return the device of the entry's Flip dispatch: a service for the Flatpeak device."""
+def dispatch_device_info(
+    entry: ConfigEntry, kind: TargetKind, flatpeak_device_id: str
+) -> DeviceInfo:
+    """Return the device of the entry's dispatch: a service for the Flatpeak device."""
     info = DeviceInfo(
-        identifiers={flip_identifier(entry)},
-        name=f"{entry.title} Flip dispatch",
-        manufacturer="Flip",
-        model="Utility API dispatch",
+        identifiers={dispatch_identifier(entry, kind)},
+        name=f"{entry.title} {kind.title}",
+        manufacturer=kind.manufacturer,
+        model=kind.model,
         entry_type=DeviceEntryType.SERVICE,
     )
     link: dict[str, Any] = (
@@ -80,7 +83,7 @@ def async_register_flatpeak_device(
 ) -> str:
     """Register the entry's Flatpeak device in the main entry, and return its registry ID.
 
-    Run before the platforms, so that the Flip dispatch device can link to it.
+    Run before the platforms, so that the dispatch device can link to it.
     Versions before 0.2 put the Flip dispatch's entities on the Flatpeak device
     under the Flip subentry, which adds (before 2026.8) or moves (since) the
     device into that subentry: it is given back to the main entry here, which

@@ -12,7 +12,6 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_ACCOUNT_ID
 from .coordinator import FlatpeakCoordinator
 from .data import FlatpeakConfigEntry
-from .dispatcher import FlipDispatcher
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -39,32 +38,6 @@ def _coordinator(coordinator: FlatpeakCoordinator[Any]) -> dict[str, Any]:
         "response": async_redact_data(coordinator.latest.source, TO_REDACT)
         if coordinator.latest is not None
         else None,
-    }
-
-
-def _dispatch(dispatcher: FlipDispatcher) -> dict[str, Any]:
-    """Return what the Flip dispatcher holds: its settings, state, and events in Flip."""
-    stored = dispatcher.events.store.as_json()
-    return {
-        "settings": dispatcher.subentry_data,
-        "status": dispatcher.status(dt_util.utcnow()),
-        "error": dispatcher.error,
-        "error_detail": dispatcher.error_detail,
-        "consecutive_failures": dispatcher.failures,
-        "auth_failures": dispatcher.events.auth_failures,
-        "last_reconciled": dispatcher.last_reconciled,
-        "not_before": dispatcher.events.client.not_before,
-        "events": stored["events"],
-        "intents": stored["intents"],
-        "cancelled": stored["cancelled"],
-        "skipped": [
-            {"start": item.start, "end": item.end, "reason": item.reason}
-            for item in dispatcher.skipped
-        ],
-        "rejected": [
-            {"starts_at": key.starts_at, "detail": detail}
-            for key, detail in dispatcher.rejected.items()
-        ],
     }
 
 
@@ -97,15 +70,16 @@ async def async_get_config_entry_diagnostics(
             "sent_at": data.soc.sent_at,
             "error": data.soc.error,
         },
-        # The Flip key is redacted; the dispatch is absent without a subentry.
-        "dispatch": async_redact_data(_dispatch(data.dispatcher), TO_REDACT)
-        if data.dispatcher is not None
+        # The dispatch's key is redacted; the dispatch is absent without a subentry.
+        "dispatch": async_redact_data(target.diagnostics(), TO_REDACT)
+        if (target := data.dispatch.target) is not None
         else None,
         "plan": None
         if plan is None
         else {
             "now": now,
-            "next_boundary": data.schedule.next_boundary,
+            # When the entities are written next without a new answer.
+            "next_instant": data.writer.next_instant,
             "active_periods": [[p.start, p.end] for p in plan.periods],
             "planned_energy_kwh": plan.planned_energy_kwh(now),
             "planned_cost": plan.planned_cost(now),

@@ -1,19 +1,57 @@
-"""The bases of every Flatpeak entity: one that follows a coordinator, one that does not."""
+"""The bases of every Flatpeak entity, and the instants at which their values move."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from . import devices
-from .coordinator import FlatpeakCoordinator
+from .coordinator import FlatpeakCoordinator, PriceCoordinator
 from .data import FlatpeakData
-from .listeners import LATER
+from .writer import NextInstant
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A kind of instant at which an entity's value moves without a new answer.
+
+    Each entity declares its moments; the device's writer wakes at the next of
+    them, so that a value that moves with time is written when it moves.
+    """
+
+    name: str
+    # The device's function that gives the next such instant after a moment.
+    of: Callable[[FlatpeakData], NextInstant]
+
+
+def _never(_now: datetime) -> datetime | None:
+    return None
+
+
+def _price_edges(prices: PriceCoordinator | None) -> NextInstant:
+    return _never if prices is None else prices.next_price_edge
+
+
+WINDOW_EDGES = Moment(
+    "a charging window starts or ends", lambda data: data.schedule.next_window_edge
+)
+LEAD_STARTS = Moment(
+    "a charging window comes within the lead time", lambda data: data.schedule.next_lead_start
+)
+SESSION_ENDS = Moment("a charging session ends", lambda data: data.schedule.next_session_end)
+IMPORT_PRICE_EDGES = Moment(
+    "an import price starts or ends", lambda data: _price_edges(data.import_prices)
+)
+EXPORT_PRICE_EDGES = Moment(
+    "an export price starts or ends", lambda data: _price_edges(data.export_prices)
+)
 
 
 def device_info(data: FlatpeakData) -> DeviceInfo:
@@ -29,61 +67,61 @@ def unique_id(data: FlatpeakData, key: str) -> str:
     return f"{data.device.config_entry.unique_id}_{key}"
 
 
-class FlatpeakEntity[C: FlatpeakCoordinator[Any]](CoordinatorEntity[C]):
-    """An entity of one Flatpeak device, fed by one of its coordinators.
+class FlatpeakEntity[C: FlatpeakCoordinator[Any]](Entity):
+    """An entity of one Flatpeak device that shows what one of its coordinators holds.
 
-    It stays available while its coordinator holds a usable answer, fresh
-    or cached: a schedule fetched before an outage still says when to charge,
-    while a tariff status is shown for a few hours only (see `stale_after`).
-
-    Told of a new answer or a boundary, it writes its state only when what it
-    shows (`shown`) has changed: at a window's edge most entities stay as they
-    are, and the ones that switch must not wait behind them.
+    The device's writer writes it after each new answer it reads, and at each
+    of its moments. It stays available while its coordinator holds a usable
+    answer, fresh or cached: a schedule fetched before an outage still says
+    when to charge, while a tariff status is shown for a few hours only (see
+    `stale_after`).
     """
 
     _attr_has_entity_name = True
-    # When the entity hears of a boundary (see listeners.py).
-    boundary_stage = LATER
-    _written: tuple[object, ...] | None = None
+    _attr_should_poll = False
 
-    def __init__(self, data: FlatpeakData, coordinator: C, description: EntityDescription) -> None:
-        """Attach the entity to the coordinator it reads from."""
-        super().__init__(coordinator)
+    def __init__(
+        self,
+        data: FlatpeakData,
+        coordinator: C,
+        description: EntityDescription,
+        *,
+        changes_at: Iterable[Moment],
+        also_reads: Iterable[FlatpeakCoordinator[Any]] = (),
+        triggers: bool = False,
+    ) -> None:
+        """Attach the entity to the coordinators it reads and the moments it moves at.
+
+        `triggers`: automations are triggered by it, so that it is written
+        after the device's other entities, whose new values they read.
+        """
+        self.coordinator = coordinator
         self.entity_description = description
+        self.reads: tuple[FlatpeakCoordinator[Any], ...] = (coordinator, *also_reads)
+        self.changes_at = tuple(moment.of(data) for moment in changes_at)
+        self.triggers = triggers
+        self._writer = data.writer
         self._attr_unique_id = unique_id(data, description.key)
         self._attr_device_info = device_info(data)
+
+    async def async_added_to_hass(self) -> None:
+        """Be written by the device's writer from now on."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._writer.add(self))
+
+    @callback
+    def handle_update(self) -> None:
+        """Write the state: an answer it reads is new, or one of its moments has come."""
+        self.async_write_ha_state()
 
     @property
     def available(self) -> bool:
         """Available while there is an answer worth showing."""
         return self.coordinator.usable(dt_util.utcnow())
 
-    def shown(self) -> tuple[object, ...]:
-        """Return what the state shows besides availability: value, unit, attributes.
-
-        By default something new each time: the state is written at every update.
-        """
-        return (object(),)
-
-    def _showing(self) -> tuple[object, ...]:
-        available = self.available
-        return (available, *self.shown()) if available else (available,)
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state if what it shows has changed."""
-        if (showing := self._showing()) != self._written:
-            self._write(showing)
-
-    @callback
-    def async_write_ha_state(self) -> None:
-        """Write the state, and remember what it shows."""
-        self._write(self._showing())
-
-    @callback
-    def _write(self, showing: tuple[object, ...]) -> None:
-        self._written = showing
-        super().async_write_ha_state()
+    async def async_update(self) -> None:
+        """Ask for a new answer (the `homeassistant.update_entity` action)."""
+        await self.coordinator.async_request_refresh()
 
 
 class FlatpeakDeviceEntity(Entity):

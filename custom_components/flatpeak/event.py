@@ -92,6 +92,8 @@ class ScheduleChangeEvent(FlatpeakEntity[ScheduleCoordinator], EventEntity):
             data,
             data.schedule,
             EventEntityDescription(key="schedule_change", translation_key="schedule_change"),
+            changes_at=(),
+            triggers=True,
         )
         plan = data.schedule.plan
         self._windows: tuple[ChargingSlot, ...] = plan.slots if plan else ()
@@ -103,7 +105,7 @@ class ScheduleChangeEvent(FlatpeakEntity[ScheduleCoordinator], EventEntity):
         return True
 
     @callback
-    def _handle_coordinator_update(self) -> None:
+    def handle_update(self) -> None:
         """Compare a newly fetched schedule with the last one."""
         schedule = self.coordinator.data
         if schedule is None or schedule is self._schedule:

@@ -6,6 +6,7 @@ asks `classify` what went wrong, then words it in its own way.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 from .api import (
@@ -18,6 +19,7 @@ from .api import (
     RateLimitError,
     RequestError,
 )
+from .const import RETRY_AFTER_MARGIN, retry_delay
 
 
 class Problem(StrEnum):
@@ -84,3 +86,29 @@ def classify(err: ApiError) -> Problem:
     if isinstance(err, RequestError) and err.status is not None:
         return Problem.SERVER_ERROR if err.status >= 500 else Problem.REJECTED
     return Problem.API_ERROR
+
+
+class Backoff:
+    """When to call again after failed calls: the one back-off of every caller.
+
+    After consecutive failures it waits 1, 2, 4 … minutes up to a cap, and at
+    least what a Retry-After asked for. A call the client held back (a
+    Retry-After still running) sent nothing: then only the rest of that wait.
+    """
+
+    def __init__(self, cap: timedelta) -> None:
+        """Back off up to cap."""
+        self.cap = cap
+        self.failures = 0
+
+    def failed(self, err: ApiError) -> timedelta:
+        """Count a failure; return how long to wait before the next call."""
+        self.failures += 1
+        if isinstance(err, RateLimitError) and err.held:
+            return timedelta(seconds=err.retry_after or 0) + RETRY_AFTER_MARGIN
+        retry_after = err.retry_after if isinstance(err, RateLimitError) else None
+        return retry_delay(self.failures, self.cap, retry_after)
+
+    def succeeded(self) -> None:
+        """Start again from the shortest wait."""
+        self.failures = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import partial
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -17,15 +17,17 @@ from homeassistant.util import dt as dt_util
 
 from .api import TariffStatus
 from .const import DOMAIN
-
-if TYPE_CHECKING:
-    from .data import FlatpeakConfigEntry, FlatpeakData
+from .data import FlatpeakConfigEntry, FlatpeakData
+from .problems import Problem
 
 # Consecutive failed schedule fetches (about half an hour with back-off) before
 # an unreachable cloud is worth the user's attention.
 UNREACHABLE_AFTER_FAILURES = 5
 CONTRACT_ENDING_WITHIN = timedelta(days=14)
-CONNECTION_ERRORS = frozenset({"cannot_connect", "api_error", "invalid_response"})
+CONNECTION_ERRORS = frozenset({Problem.CANNOT_CONNECT, Problem.API_ERROR, Problem.INVALID_RESPONSE})
+# The fetch problems only the user can solve, each an issue of its own.
+USER_PROBLEMS = (Problem.NOT_FOUND, Problem.NO_TARIFF_CONNECTED, Problem.ACCOUNT_DISABLED)
+ISSUE_OF = {Problem.NOT_FOUND: "device_not_found"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +47,13 @@ def wanted_issues(data: FlatpeakData, title: str, now: datetime) -> list[Issue]:
     name = {"name": title}
     # Export prices are left out: their tariff is optional, and its loss is no repair.
     errors = {c.error for c in (data.device, data.status, data.schedule, data.import_prices)}
-    if "not_found" in errors:
-        issues.append(Issue("device_not_found", ir.IssueSeverity.ERROR, name))
-    if "no_tariff_connected" in errors:
-        issues.append(Issue("no_tariff_connected", ir.IssueSeverity.ERROR, name))
-    if "account_disabled" in errors:
-        issues.append(Issue("account_disabled", ir.IssueSeverity.ERROR, name))
-    if data.dispatcher is not None and data.dispatcher.auth_rejected:
-        issues.append(Issue("flip_invalid_auth", ir.IssueSeverity.ERROR, name))
+    issues.extend(
+        Issue(ISSUE_OF.get(problem, problem), ir.IssueSeverity.ERROR, name)
+        for problem in USER_PROBLEMS
+        if problem in errors
+    )
+    if (target := data.dispatch.target) is not None:
+        issues.extend(Issue(key, ir.IssueSeverity.ERROR, name) for key in target.repair_issues())
     schedule = data.schedule
     if schedule.error in CONNECTION_ERRORS and schedule.failures >= UNREACHABLE_AFTER_FAILURES:
         since = schedule.last_success_time
@@ -76,6 +77,17 @@ def wanted_issues(data: FlatpeakData, title: str, now: datetime) -> list[Issue]:
             date = dt_util.as_local(end).date().isoformat()
             issues.append(Issue("contract_ending", ir.IssueSeverity.WARNING, name | {"date": date}))
     return issues
+
+
+@callback
+def async_follow_issues(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
+    """Keep the entry's issues in line with every fetch and with the dispatch."""
+    data = entry.runtime_data
+    update = partial(async_update_issues, hass, entry)
+    for coordinator in data.coordinators:
+        entry.async_on_unload(coordinator.async_add_refresh_listener(update))
+    entry.async_on_unload(data.dispatch.async_add_listener(update))
+    update()
 
 
 def _issue_id(entry: FlatpeakConfigEntry, key: str) -> str:

@@ -5,7 +5,7 @@ energy it needs) and, inside them, slots: the charging windows, when to draw
 power. Everything here works in aware UTC datetimes on half-open windows
 `[start, end)`. Touching or overlapping slots merge into one `ActivePeriod` for
 on/off decisions, so a switch never blinks off between two adjacent slots,
-while the calendar still shows each slot.
+while the calendar shows each `Run` of one session's slots.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from operator import attrgetter
 from typing import Protocol
 
@@ -44,9 +44,11 @@ class TimeIndex[T: Timed]:
     """
 
     def __init__(self, items: Sequence[T]) -> None:
-        """Index items, sorted by start (only the questions about ends allow any order)."""
+        """Index items, which must be sorted by start; their ends may come in any order."""
         self.items = items
         self._starts = [item.start for item in items]
+        if any(later < earlier for earlier, later in pairwise(self._starts)):
+            raise ValueError("a TimeIndex needs its items sorted by start")
         self._reach = list(accumulate((item.end for item in items), max))
 
     def _first_not_over(self, moment: datetime) -> int:
@@ -94,17 +96,8 @@ class ActivePeriod:
     end: datetime
     slots: tuple[ChargingSlot, ...]
 
-    def contains(self, moment: datetime) -> bool:
-        """Say whether moment lies in [start, end)."""
-        return self.start <= moment < self.end
 
-
-def merge_slots(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
-    """Merge slots that touch or overlap into active periods, in time order."""
-    return _merge_sorted(sorted(slots, key=by_time))
-
-
-def _merge_sorted(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
+def _merge(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
     """Merge slots sorted by start into active periods."""
     groups: list[list[ChargingSlot]] = []
     ends: list[datetime] = []
@@ -123,6 +116,46 @@ def _merge_sorted(slots: Iterable[ChargingSlot]) -> tuple[ActivePeriod, ...]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Slots of one session that follow each other without a gap, at the same power.
+
+    To a person, and to a calendar trigger, a run is one charging window: it
+    starts once and ends once.
+    """
+
+    start: datetime
+    end: datetime
+    slots: tuple[ChargingSlot, ...]
+    session: ChargingSession
+
+    @property
+    def first(self) -> ChargingSlot:
+        """The run's first slot: its power and whether it is a VPP event."""
+        return self.slots[0]
+
+
+def _continues(last: ChargingSlot, slot: ChargingSlot) -> bool:
+    """Say whether slot, of the same session, runs on from last as one window."""
+    return (
+        slot.start == last.end and slot.power_w == last.power_w and slot.vpp_event == last.vpp_event
+    )
+
+
+def _runs(sessions: Iterable[ChargingSession]) -> tuple[Run, ...]:
+    """Group each session's slots into runs, sorted by start."""
+    runs: list[Run] = []
+    for session in sessions:
+        group: list[ChargingSlot] = []
+        for slot in (*session.slots, None):
+            if group and (slot is None or not _continues(group[-1], slot)):
+                runs.append(Run(group[0].start, group[-1].end, tuple(group), session))
+                group = []
+            if slot is not None:
+                group.append(slot)
+    return tuple(sorted(runs, key=by_time))
+
+
 class ChargingPlan:
     """What a schedule means at any moment: the questions entities ask.
 
@@ -131,33 +164,31 @@ class ChargingPlan:
     """
 
     def __init__(self, schedule: SocSchedule) -> None:
-        """Index the schedule's sessions and slots."""
+        """Index the schedule's sessions, slots and runs."""
         self.schedule = schedule
-        self.sessions = schedule.sessions
+        self.sessions = tuple(sorted(schedule.sessions, key=by_time))
         self.slots = schedule.slots
-        self.periods = _merge_sorted(self.slots)
+        self.periods = _merge(self.slots)
+        self.runs = _runs(self.sessions)
         self._sessions = TimeIndex(self.sessions)
         self._slots = TimeIndex(self.slots)
         self._periods = TimeIndex(self.periods)
+        self._runs = TimeIndex(self.runs)
 
     @cached_property
-    def _session_of_slot(self) -> dict[int, ChargingSession]:
-        return {id(slot): session for session in self.sessions for slot in session.slots}
+    def _slot_edges(self) -> list[datetime]:
+        """Every slot start and end, in order."""
+        return sorted([slot.start for slot in self.slots] + [slot.end for slot in self.slots])
 
     @cached_property
-    def _changes(self) -> list[datetime]:
-        """Every slot start and end and every session end, in order."""
-        slots = [slot.start for slot in self.slots] + [slot.end for slot in self.slots]
-        return sorted(slots + [session.end for session in self.sessions])
+    def _session_ends(self) -> list[datetime]:
+        """Every session end, in order."""
+        return sorted(session.end for session in self.sessions)
 
     @cached_property
     def highest_power_w(self) -> float | None:
         """The highest power any slot asks for, in W; None when none says."""
         return max((slot.power_w for slot in self.slots if slot.power_w), default=None)
-
-    def session_of(self, slot: ChargingSlot) -> ChargingSession | None:
-        """Return the session a slot belongs to."""
-        return self._session_of_slot.get(id(slot))
 
     # Windows
 
@@ -190,6 +221,14 @@ class ChargingPlan:
         """Return the slots that overlap [start, end)."""
         return self._slots.overlapping(start, end)
 
+    def run_shown(self, now: datetime) -> Run | None:
+        """Return the run in force now, or else the next one to start."""
+        return self._runs.at(now) or self._runs.first_after(now)
+
+    def runs_between(self, start: datetime, end: datetime) -> list[Run]:
+        """Return the runs that overlap [start, end)."""
+        return self._runs.overlapping(start, end)
+
     # Totals
 
     def remaining_sessions(self, now: datetime) -> tuple[ChargingSession, ...]:
@@ -218,24 +257,30 @@ class ChargingPlan:
             return None
         return cost / energy
 
-    # Time
+    # When the answers above change
 
     def covers_future(self, now: datetime) -> bool:
         """Say whether the schedule still says anything about now or later."""
         return self._sessions.any_ending_after(now) or self._slots.any_ending_after(now)
 
-    def next_boundary(self, now: datetime, lead: timedelta = timedelta(0)) -> datetime | None:
-        """Return the next instant after now at which any answer above can change.
+    def next_slot_edge(self, now: datetime) -> datetime | None:
+        """Return the next slot start or end after now: windows, power and runs change then."""
+        return first_after(self._slot_edges, now)
 
-        That is every slot start and end, every session end, and every
-        "starting soon" instant (a period's start less the lead time).
+    def next_session_end(self, now: datetime) -> datetime | None:
+        """Return the next session end after now: the plan's totals change then."""
+        return first_after(self._session_ends, now)
+
+    def next_lead_start(self, now: datetime, lead: timedelta) -> datetime | None:
+        """Return the next instant after now at which a period starts within lead.
+
+        That is a period's start less the lead: "starting soon" turns on then.
         """
-        instants = [first_after(self._changes, now)]
-        if lead > timedelta(0):
-            # A period's start less the lead is after now when its start is after now + lead.
-            upcoming = self._periods.first_after(now + lead)
-            instants.append(upcoming.start - lead if upcoming else None)
-        return min((moment for moment in instants if moment is not None), default=None)
+        if lead <= timedelta(0):
+            return None
+        # A period's start less the lead is after now when its start is after now + lead.
+        upcoming = self._periods.first_after(now + lead)
+        return upcoming.start - lead if upcoming else None
 
 
 class PriceCurve:
@@ -297,7 +342,7 @@ class PriceCurve:
             edge = self._in_force_until(following, edge)
         return None
 
-    def next_boundary(self, now: datetime) -> datetime | None:
+    def next_edge(self, now: datetime) -> datetime | None:
         """Return the next instant after now at which any period starts or ends."""
         return first_after(self._changes, now)
 

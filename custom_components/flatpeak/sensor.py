@@ -14,8 +14,8 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
@@ -28,9 +28,18 @@ from .coordinator import (
     StatusCoordinator,
 )
 from .data import FlatpeakConfigEntry, FlatpeakData
-from .dispatch_sensor import async_add_dispatch_sensors
-from .entity import FlatpeakDeviceEntity, FlatpeakEntity
-from .listeners import FOLLOW, LATER
+from .devices import dispatch_device_info
+from .dispatch import DispatchTarget, TargetKind
+from .entity import (
+    EXPORT_PRICE_EDGES,
+    IMPORT_PRICE_EDGES,
+    SESSION_ENDS,
+    WINDOW_EDGES,
+    FlatpeakDeviceEntity,
+    FlatpeakEntity,
+    Moment,
+    unique_id,
+)
 from .schedule import ChargingPlan, PriceCurve, savings
 from .soc import SYNC_STATUSES
 
@@ -50,11 +59,12 @@ class FlatpeakSensorDescription[C: FlatpeakCoordinator[Any]](SensorEntityDescrip
 
     source: Callable[[FlatpeakData], C | None]
     value_fn: Callable[[C, datetime], Value]
+    # When the value moves without a new answer; () when only a new answer moves it.
+    changes_at: tuple[Moment, ...]
     unit_fn: Callable[[C], str | None] | None = None
     # Known even without an answer (the schedule status is then `expired`).
     always_available: bool = False
     attributes_fn: Callable[[C], dict[str, Any] | None] | None = None
-    boundary_stage: int = LATER
 
 
 def _schedule(data: FlatpeakData) -> ScheduleCoordinator:
@@ -178,6 +188,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         source=_schedule,
         value_fn=_plan(_next_start),
+        changes_at=(WINDOW_EDGES,),
     ),
     FlatpeakSensorDescription(
         key="next_window_end",
@@ -185,6 +196,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         source=_schedule,
         value_fn=_plan(_next_end),
+        changes_at=(WINDOW_EDGES,),
     ),
     FlatpeakSensorDescription(
         key="current_window_power",
@@ -195,7 +207,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=1,
         source=_schedule,
         value_fn=_plan(_current_power),
-        boundary_stage=FOLLOW,
+        changes_at=(WINDOW_EDGES,),
     ),
     FlatpeakSensorDescription(
         key="next_window_power",
@@ -206,6 +218,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=1,
         source=_schedule,
         value_fn=_plan(_next_power),
+        changes_at=(WINDOW_EDGES,),
     ),
     FlatpeakSensorDescription(
         key="planned_energy",
@@ -215,6 +228,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=2,
         source=_schedule,
         value_fn=_plan(lambda plan, now: plan.planned_energy_kwh(now)),
+        changes_at=(SESSION_ENDS,),
     ),
     FlatpeakSensorDescription(
         key="planned_cost",
@@ -223,6 +237,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=2,
         source=_schedule,
         value_fn=_plan(lambda plan, now: plan.planned_cost(now)),
+        changes_at=(SESSION_ENDS,),
         unit_fn=_currency,
     ),
     FlatpeakSensorDescription(
@@ -231,6 +246,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=4,
         source=_schedule,
         value_fn=_plan(lambda plan, now: plan.average_price(now)),
+        changes_at=(SESSION_ENDS,),
         unit_fn=lambda schedule: _per_kwh(_currency(schedule)),
     ),
     FlatpeakSensorDescription(
@@ -240,6 +256,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         options=SCHEDULE_STATUSES,
         source=_schedule,
         value_fn=lambda schedule, now: schedule.status(now),
+        changes_at=(WINDOW_EDGES, SESSION_ENDS),
         always_available=True,
         attributes_fn=_retry_after,
     ),
@@ -250,6 +267,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         source=_schedule,
         value_fn=lambda schedule, _now: schedule.last_success_time,
+        changes_at=(),
     ),
     *(
         FlatpeakSensorDescription(
@@ -260,6 +278,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
             entity_registry_enabled_default=element.startswith("commodity"),
             source=_status,
             value_fn=_element(element, lambda e: _known(e.status, TARIFF_STATUSES)),
+            changes_at=(),
         )
         for element in (
             "commodity_import",
@@ -275,6 +294,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         value_fn=_element(
             "commodity_import", lambda e: e.tariff.display_name if e.tariff else None
         ),
+        changes_at=(),
     ),
     FlatpeakSensorDescription(
         key="tariff_provider",
@@ -283,6 +303,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         value_fn=_element(
             "commodity_import", lambda e: e.provider.display_name if e.provider else None
         ),
+        changes_at=(),
     ),
     FlatpeakSensorDescription(
         key="tariff_structure",
@@ -294,6 +315,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
             "commodity_import",
             lambda e: _known(e.tariff.structure_type, STRUCTURE_TYPES) if e.tariff else None,
         ),
+        changes_at=(),
     ),
     FlatpeakSensorDescription(
         key="contract_end",
@@ -303,6 +325,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         value_fn=_element(
             "commodity_import", lambda e: e.tariff.contract_end_date if e.tariff else None
         ),
+        changes_at=(),
     ),
     FlatpeakSensorDescription(
         key="battery_capacity",
@@ -312,6 +335,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         source=_device,
         value_fn=_battery(lambda b: b.capacity_kwh),
+        changes_at=(),
     ),
     FlatpeakSensorDescription(
         key="charge_power",
@@ -321,6 +345,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         source=_device,
         value_fn=_battery(lambda b: b.charge_power_kw),
+        changes_at=(),
     ),
     FlatpeakSensorDescription(
         key="discharge_power",
@@ -330,6 +355,7 @@ SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         source=_device,
         value_fn=_battery(lambda b: b.discharge_power_kw),
+        changes_at=(),
     ),
 )
 
@@ -343,6 +369,7 @@ IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=4,
         source=lambda data: data.import_prices,
         value_fn=_prices(lambda curve, now: curve.at(now)),
+        changes_at=(IMPORT_PRICE_EDGES,),
         unit_fn=_price_unit,
     ),
     FlatpeakSensorDescription(
@@ -351,6 +378,7 @@ IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=4,
         source=lambda data: data.import_prices,
         value_fn=_prices(_next_price),
+        changes_at=(IMPORT_PRICE_EDGES,),
         unit_fn=_price_unit,
     ),
     FlatpeakSensorDescription(
@@ -359,6 +387,7 @@ IMPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         source=lambda data: data.import_prices,
         value_fn=_prices(_next_price_change),
+        changes_at=(IMPORT_PRICE_EDGES,),
     ),
 )
 EXPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
@@ -369,6 +398,7 @@ EXPORT_PRICE_SENSORS: tuple[FlatpeakSensorDescription[Any], ...] = (
         suggested_display_precision=4,
         source=lambda data: data.export_prices,
         value_fn=_prices(lambda curve, now: curve.at(now)),
+        changes_at=(EXPORT_PRICE_EDGES,),
         unit_fn=_price_unit,
     ),
 )
@@ -385,9 +415,9 @@ SAVINGS = SensorEntityDescription(
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FlatpeakConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of a Flatpeak device."""
+    """Add the sensors of a Flatpeak device, and those of its dispatch when it has one."""
     data = entry.runtime_data
     descriptions = [*SENSORS, *IMPORT_PRICE_SENSORS]
     if data.export_prices is not None:
@@ -397,7 +427,7 @@ async def async_setup_entry(
     if data.soc.source is not None:
         entities.append(StateOfChargeSyncSensor(data))
     async_add_entities(entities)
-    async_add_dispatch_sensors(entry, async_add_entities)
+    _add_dispatch_sensors(entry, async_add_entities)
 
 
 class FlatpeakSensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], SensorEntity):
@@ -410,12 +440,7 @@ class FlatpeakSensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], SensorEntit
         coordinator = description.source(data)
         if coordinator is None:
             raise ValueError(f"{description.key} has nothing to read")
-        super().__init__(data, coordinator, description)
-        self.boundary_stage = description.boundary_stage
-
-    def shown(self) -> tuple[object, ...]:
-        """Return the value, its unit and the attributes."""
-        return self.native_value, self.native_unit_of_measurement, self.extra_state_attributes
+        super().__init__(data, coordinator, description, changes_at=description.changes_at)
 
     @property
     def available(self) -> bool:
@@ -449,19 +474,16 @@ class SavingsSensor(FlatpeakEntity[ScheduleCoordinator], SensorEntity):
     """
 
     def __init__(self, data: FlatpeakData) -> None:
-        """Create the sensor on the schedule, following the import prices too."""
-        super().__init__(data, data.schedule, SAVINGS)
+        """Create the sensor on the schedule, following the import prices and device too."""
+        super().__init__(
+            data,
+            data.schedule,
+            SAVINGS,
+            also_reads=(data.import_prices, data.device),
+            changes_at=(SESSION_ENDS, IMPORT_PRICE_EDGES),
+        )
         self.prices = data.import_prices
         self.device = data.device
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the import prices as well as the schedule."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.prices.async_add_listener(self._handle_coordinator_update))
-
-    def shown(self) -> tuple[object, ...]:
-        """Return the savings and their currency."""
-        return self.native_value, self.native_unit_of_measurement
 
     @property
     def native_value(self) -> Value:
@@ -514,3 +536,132 @@ class StateOfChargeSyncSensor(FlatpeakDeviceEntity, SensorEntity):
             "last_sent": sent_at.isoformat() if sent_at else None,
             "error": self.link.error,
         }
+
+
+# The sensors of a dispatch: what every dispatch target tells.
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchSensorDescription(SensorEntityDescription):
+    """A sensor of a dispatch: its value and attributes at an instant."""
+
+    value_fn: Callable[[DispatchTarget, datetime], Value]
+    attributes_fn: Callable[[DispatchTarget, datetime], dict[str, Any]] | None = None
+
+
+def _next_event(target: DispatchTarget, now: datetime) -> datetime | None:
+    event = target.next_event(now)
+    return event.starts_at if event else None
+
+
+def _next_event_attributes(target: DispatchTarget, now: datetime) -> dict[str, Any]:
+    event = target.next_event(now)
+    if event is None:
+        return {"event_id": None, "ends_at": None, "setpoint_w": None}
+    return {
+        "event_id": event.event_id,
+        "ends_at": event.ends_at.isoformat(),
+        "setpoint_w": event.setpoint_w,
+    }
+
+
+def dispatch_sensors(kind: TargetKind) -> tuple[DispatchSensorDescription, ...]:
+    """Return the sensors of a kind of dispatch, keyed by the kind."""
+    return (
+        DispatchSensorDescription(
+            key=f"{kind.key}_next_event",
+            translation_key=f"{kind.key}_next_event",
+            device_class=SensorDeviceClass.TIMESTAMP,
+            value_fn=_next_event,
+            attributes_fn=_next_event_attributes,
+        ),
+        DispatchSensorDescription(
+            key=f"{kind.key}_dispatch_status",
+            translation_key=f"{kind.key}_dispatch_status",
+            device_class=SensorDeviceClass.ENUM,
+            options=list(kind.statuses),
+            value_fn=lambda target, now: target.status(now),
+            attributes_fn=lambda target, now: target.status_attributes(now),
+        ),
+        DispatchSensorDescription(
+            key=f"{kind.key}_dispatched_events",
+            translation_key=f"{kind.key}_dispatched_events",
+            state_class=SensorStateClass.MEASUREMENT,
+            value_fn=lambda target, now: len(target.upcoming(now)),
+        ),
+    )
+
+
+def _add_dispatch_sensors(
+    entry: FlatpeakConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add a dispatch's sensors to its subentry: now if there is one, else once it is added.
+
+    Removing the dispatch removes them and their device: Home Assistant
+    removes what belongs to a removed subentry. A changed dispatch keeps them.
+    """
+    data = entry.runtime_data
+    added: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        target, kind = data.dispatch.target, data.dispatch.kind
+        if target is None or kind is None or target.subentry_id in added:
+            return
+        added.add(target.subentry_id)
+        async_add_entities(
+            [DispatchSensor(data, kind, description) for description in dispatch_sensors(kind)],
+            config_subentry_id=target.subentry_id,
+        )
+
+    add_new()
+    entry.async_on_unload(data.dispatch.async_add_listener(add_new))
+
+
+class DispatchSensor(SensorEntity):
+    """A value of the dispatch, on its own device, written whenever the dispatch changes.
+
+    Available while the dispatch runs, whatever the schedule's state: the
+    target knows what it dispatched. A changed dispatch replaces the target,
+    which the sensor reads from then on.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: DispatchSensorDescription
+
+    def __init__(
+        self, data: FlatpeakData, kind: TargetKind, description: DispatchSensorDescription
+    ) -> None:
+        """Create the sensor on the dispatch's own device."""
+        self.entity_description = description
+        self._dispatch = data.dispatch
+        self._attr_unique_id = unique_id(data, description.key)
+        self._attr_device_info = dispatch_device_info(
+            data.device.config_entry, kind, data.registry_device_id
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the dispatch."""
+        self.async_on_remove(self._dispatch.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Available while the dispatch runs."""
+        return self._dispatch.target is not None
+
+    @property
+    def native_value(self) -> Value:
+        """Compute the value at this instant."""
+        target = self._dispatch.target
+        if target is None:
+            return None
+        return self.entity_description.value_fn(target, dt_util.utcnow())
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the value refers to, or why it is what it is."""
+        target = self._dispatch.target
+        if self.entity_description.attributes_fn is None or target is None:
+            return None
+        return self.entity_description.attributes_fn(target, dt_util.utcnow())

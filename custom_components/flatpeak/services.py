@@ -20,11 +20,10 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
-from .api import ApiError, FlipAction, PricePeriod, TariffDirection
+from .api import ApiError, PricePeriod, TariffDirection
 from .const import CONF_LOCATION_ID, DOMAIN
 from .data import FlatpeakConfigEntry, FlatpeakData
-from .dispatch_plan import Dispatched
-from .dispatcher import FlipDispatcher
+from .dispatch import TARGETS, DispatchedEvent, DispatchTarget
 from .presentation import local_iso, window_data
 from .schedule import ChargingPlan
 
@@ -258,44 +257,22 @@ async def _async_set_device_state(call: ServiceCall) -> None:
     await data.soc.async_send(call.data[ATTR_STATE_OF_CHARGE], target)
 
 
-# Flip dispatch
+# Dispatch
 
 SERVICE_DISPATCH_WINDOW = "dispatch_window"
 SERVICE_CANCEL_DISPATCH = "cancel_dispatch"
 
 ATTR_WINDOW_START = "window_start"
-ATTR_MODE = "mode"
-ATTR_STARTS_AT = "starts_at"
-ATTR_DURATION_S = "duration_s"
-ATTR_POWER_MODE = "power_mode"
-ATTR_SETPOINT_W = "setpoint_w"
-ATTR_BACKUP_RESERVE = "backup_reserve_percentage"
-ATTR_ENABLE_GRID_IMPORT = "enable_grid_import"
 ATTR_EVENT_ID = "event_id"
 
-ACTION_FIELDS = (
-    ATTR_MODE,
-    ATTR_STARTS_AT,
-    ATTR_DURATION_S,
-    ATTR_POWER_MODE,
-    ATTR_SETPOINT_W,
-    ATTR_BACKUP_RESERVE,
-    ATTR_ENABLE_GRID_IMPORT,
-)
-
-# Types are checked here; the values (ranges, enums, a start in the past)
-# are Flip's to judge, and its refusal names the field and the reason.
+# A window, or an explicit action of the fields every kind of target takes.
 DISPATCH_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Optional(ATTR_WINDOW_START): cv.datetime,
-        vol.Optional(ATTR_MODE): vol.All(cv.string, vol.Upper),
-        vol.Optional(ATTR_STARTS_AT): cv.datetime,
-        vol.Optional(ATTR_DURATION_S): vol.Coerce(int),
-        vol.Optional(ATTR_POWER_MODE): vol.All(cv.string, vol.Upper),
-        vol.Optional(ATTR_SETPOINT_W): vol.Coerce(int),
-        vol.Optional(ATTR_BACKUP_RESERVE): vol.Coerce(int),
-        vol.Optional(ATTR_ENABLE_GRID_IMPORT): cv.boolean,
+        **{
+            field: check for kind in TARGETS.values() for field, check in kind.action_fields.items()
+        },
     }
 )
 CANCEL_SCHEMA = vol.Schema(
@@ -306,75 +283,50 @@ CANCEL_SCHEMA = vol.Schema(
 )
 
 
-def _dispatcher(call: ServiceCall) -> FlipDispatcher:
-    """Return the Flip dispatch of the entry an action names, or say why there is none."""
+def _target(call: ServiceCall) -> DispatchTarget:
+    """Return the dispatch of the entry an action names, or say why there is none."""
     data = entry_data(call)
-    if data.dispatcher is None:
+    if data.dispatch.target is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="flip_not_configured",
             translation_placeholders={"title": data.schedule.config_entry.title},
         )
-    return data.dispatcher
+    return data.dispatch.target
 
 
-def _event_data(item: Dispatched) -> dict[str, Any]:
-    key = item.key
+def _event_data(event: DispatchedEvent) -> dict[str, Any]:
     return {
-        "event_id": item.event_id,
-        "mode": key.mode,
-        "starts_at": dt_util.as_local(key.starts_at).isoformat(),
-        "ends_at": dt_util.as_local(key.ends_at).isoformat(),
-        "duration_s": key.duration_s,
-        "setpoint_w": key.setpoint_w,
+        "event_id": event.event_id,
+        "mode": event.mode,
+        "starts_at": local_iso(event.starts_at),
+        "ends_at": local_iso(event.ends_at),
+        "duration_s": event.duration_s,
+        "setpoint_w": event.setpoint_w,
     }
-
-
-def _explicit_action(data: dict[str, Any]) -> FlipAction:
-    """Read an explicit action; its mode, start and duration are needed."""
-    missing = [name for name in (ATTR_STARTS_AT, ATTR_DURATION_S) if name not in data]
-    if missing:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="flip_action_incomplete",
-            translation_placeholders={"fields": ", ".join(missing)},
-        )
-    starts_at: datetime = dt_util.as_utc(data[ATTR_STARTS_AT])
-    return FlipAction(
-        mode=data[ATTR_MODE],
-        starts_at=starts_at,
-        duration_s=data[ATTR_DURATION_S],
-        power_mode=data.get(ATTR_POWER_MODE),
-        setpoint_w=data.get(ATTR_SETPOINT_W),
-        backup_reserve_percentage=data.get(ATTR_BACKUP_RESERVE),
-        enable_grid_import=data.get(ATTR_ENABLE_GRID_IMPORT),
-    )
 
 
 async def _async_dispatch_window(call: ServiceCall) -> ServiceResponse:
     """Dispatch a charging window (the next one by default), or an explicit action."""
-    dispatcher = _dispatcher(call)
-    given = [name for name in ACTION_FIELDS if name in call.data]
-    if given and ATTR_MODE not in call.data:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="flip_action_incomplete",
-            translation_placeholders={"fields": ATTR_MODE},
-        )
-    if given and ATTR_WINDOW_START in call.data:
+    target = _target(call)
+    fields = {
+        name: value
+        for name, value in call.data.items()
+        if name not in (ATTR_CONFIG_ENTRY_ID, ATTR_WINDOW_START)
+    }
+    if fields and ATTR_WINDOW_START in call.data:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="flip_window_or_action"
         )
-    if given:
-        item = await dispatcher.async_dispatch_action(_explicit_action(dict(call.data)))
+    if fields:
+        event = await target.async_dispatch_action(fields)
     else:
         start: datetime | None = call.data.get(ATTR_WINDOW_START)
-        item = await dispatcher.async_dispatch_window(start)
-    return _event_data(item)
+        event = await target.async_dispatch_window(start)
+    return _event_data(event)
 
 
 async def _async_cancel_dispatch(call: ServiceCall) -> ServiceResponse:
     """Cancel one dispatched event, or all that have not ended."""
-    dispatcher = _dispatcher(call)
-    cancelled = await dispatcher.async_cancel(call.data.get(ATTR_EVENT_ID))
+    cancelled = await _target(call).async_cancel(call.data.get(ATTR_EVENT_ID))
     return {"cancelled": list[Any](cancelled)}

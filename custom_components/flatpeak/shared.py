@@ -22,7 +22,7 @@ from homeassistant.util.hass_dict import HassKey
 from .api import FlatpeakClient
 
 # (client, what, location): what a location's devices would each fetch alike.
-type SharedKey = tuple[int, str, str]
+type SharedKey = tuple[FlatpeakClient, str, str]
 
 
 @dataclass
@@ -58,7 +58,7 @@ def forget_location_answer(
     hass: HomeAssistant, client: FlatpeakClient, what: str, location_id: str
 ) -> None:
     """Drop a shared answer about a location, so that the next fetch asks Flatpeak."""
-    _shared(hass).answers.pop((id(client), what, location_id), None)
+    _shared(hass).answers.pop((client, what, location_id), None)
 
 
 async def async_location_answer[T](
@@ -77,7 +77,7 @@ async def async_location_answer[T](
     own.
     """
     shared = _shared(hass)
-    key = (id(client), what, location_id)
+    key = (client, what, location_id)
     now = dt_util.utcnow()
     task = shared.fetching.get(key)
     # A fetch under way is newer than any answer remembered: someone found that too old.

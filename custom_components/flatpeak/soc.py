@@ -28,8 +28,9 @@ from homeassistant.helpers.event import async_call_later, async_track_state_chan
 from homeassistant.util import dt as dt_util
 
 from .api import ApiError, FlatpeakClient
-from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, CONF_SOC_ENTITY, DOMAIN, LOGGER, retry_delay
+from .const import CONF_DEVICE_ID, CONF_LOCATION_ID, CONF_SOC_ENTITY, DOMAIN, LOGGER
 from .listeners import Listeners
+from .problems import Backoff
 
 MIN_CHANGE = 2.0  # percentage points
 RESEND_AFTER = timedelta(minutes=15)
@@ -74,8 +75,9 @@ class StateOfChargeLink:
         self.sent_target: float | None = None
         self.sent_at: datetime | None = None
         self.error: str | None = None
-        self.failures = 0
-        self._failed_at: datetime | None = None
+        self.backoff = Backoff(MAX_RETRY)
+        # When a failed send may be tried again.
+        self._retry_at: datetime | None = None
         self._reference: str | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._listeners = Listeners("state-of-charge link")
@@ -159,8 +161,8 @@ class StateOfChargeLink:
             due = self.sent_at + RESEND_AFTER
         else:
             return None
-        if self._failed_at is not None:
-            due = max(due, self._failed_at + retry_delay(self.failures, MAX_RETRY))
+        if self._retry_at is not None:
+            due = max(due, self._retry_at)
         if (deadline := self.client.not_before) is not None:
             # Flatpeak asked for nothing before then (Retry-After).
             due = max(due, deadline)
@@ -228,8 +230,7 @@ class StateOfChargeLink:
             if self.error is None:
                 LOGGER.warning("Could not send the state of charge to Flatpeak: %s", err)
             self.error = str(err)
-            self.failures += 1
-            self._failed_at = now
+            self._retry_at = now + self.backoff.failed(err)
             self._notify()
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -239,8 +240,8 @@ class StateOfChargeLink:
         if self.error is not None:
             LOGGER.info("The state of charge reaches Flatpeak again")
         self.error = None
-        self.failures = 0
-        self._failed_at = None
+        self.backoff.succeeded()
+        self._retry_at = None
         self._reference = None
         self.sent_soc, self.sent_target, self.sent_at = soc, target, now
         self.target = target

@@ -80,8 +80,6 @@ async def test_cpu_per_update(
         schedule = SocSchedule.from_json(document)
         parsed = time.process_time()
         coordinator.async_set_updated_data(schedule)
-        coordinator.schedule_boundary()
-        # The entities that do not switch anything are told on later turns of the loop.
         await hass.async_block_till_done()
         ended = time.process_time()
         parse.append(parsed - began)
@@ -89,7 +87,7 @@ async def test_cpu_per_update(
         # The plan alone, on a schedule of its own (the coordinator keeps its plan).
         copy = SocSchedule.from_json(json.loads(wires[run % 2]))
         began = time.process_time()
-        ChargingPlan(copy).next_boundary(datetime.now(UTC), timedelta(minutes=15))
+        ChargingPlan(copy).next_slot_edge(datetime.now(UTC))
         plan.append(time.process_time() - began)
     slots = len(coordinator.plan.slots) if coordinator.plan else 0
 

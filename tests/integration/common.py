@@ -26,6 +26,8 @@ VPP = f"binary_sensor.{PREFIX}_vpp_event"
 SCHEDULE_STATUS = f"sensor.{PREFIX}_schedule_status"
 NEXT_START = f"sensor.{PREFIX}_next_window_start"
 CALENDAR = f"calendar.{PREFIX}_charging_schedule"
+POWER = f"sensor.{PREFIX}_charging_power"
+TARIFF_STATUS = f"sensor.{PREFIX}_import_tariff_status"
 
 
 def z(moment: datetime) -> str:

@@ -13,7 +13,8 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import DOMAIN, SUBENTRY_TYPE
+from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from sandbox import Sandbox
 
 from .common import PREFIX

@@ -20,8 +20,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.api import FlipAction, FlipClient, FlipMode, FlipPowerMode
-from custom_components.flatpeak.const import DOMAIN, SUBENTRY_TYPE
+from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.diagnostics import async_get_config_entry_diagnostics
+from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
 from .common import session, setup_entry, state
@@ -338,8 +339,8 @@ async def test_ended_events_are_forgotten_without_a_request(
     assert state(hass, FLIP_COUNT) == "0"
     assert state(hass, FLIP_STATUS) == "idle"
     assert flip_counts(scheduled) == before
-    assert entry.runtime_data.dispatcher is not None
-    assert entry.runtime_data.dispatcher.upcoming(A[1]) == []
+    assert entry.runtime_data.dispatch.target is not None
+    assert entry.runtime_data.dispatch.target.upcoming(A[1]) == []
 
 
 # Exactly once
@@ -791,7 +792,7 @@ async def test_removing_the_dispatch_withdraws_its_events_and_entities(
         assert hass.states.get(entity_id) is None
     assert set(devices_of(hass, entry)) == {scheduled.device_id}
     assert f"{DOMAIN}.{entry.entry_id}.dispatch" not in hass_storage
-    assert entry.runtime_data.dispatcher is None
+    assert entry.runtime_data.dispatch.target is None
     # The rest of the entry ran on.
     watch.assert_untouched()
 
@@ -869,7 +870,7 @@ async def test_a_dispatch_that_cannot_start_shows_as_unavailable(
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert "The Flip dispatch of Nova Systems Pico Ultimate cannot start" in caplog.text
-    assert entry.runtime_data.dispatcher is None
+    assert entry.runtime_data.dispatch.target is None
     for entity_id in FLIP_SENSORS:
         assert state(hass, entity_id) == "unavailable"
 

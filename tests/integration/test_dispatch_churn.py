@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.flatpeak.api import ChargingSlot, FlipClient
 from custom_components.flatpeak.const import DOMAIN
-from custom_components.flatpeak.dispatch_plan import DispatchSettings, EventKey, window_key
+from custom_components.flatpeak.dispatch.flip.plan import DispatchSettings, EventKey, window_key
 from sandbox import Sandbox
 
 from .common import session

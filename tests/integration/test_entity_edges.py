@@ -64,6 +64,6 @@ async def test_nothing_known_yet_means_no_value() -> None:
         if description.attributes_fn is not None:
             assert set(description.attributes_fn(source, NOW).values()) == {None}
 
-    entity: Any = SimpleNamespace(plan=None)
+    entity: Any = SimpleNamespace(coordinator=SimpleNamespace(plan=None))
     assert calendar.FlatpeakCalendar.event.fget(entity) is None  # type: ignore[attr-defined]
     assert await calendar.FlatpeakCalendar.async_get_events(entity, None, NOW, NOW) == []  # type: ignore[arg-type]

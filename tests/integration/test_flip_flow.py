@@ -18,7 +18,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.api import DEFAULT_FLIP_URL
-from custom_components.flatpeak.const import CONF_SOC_ENTITY, DOMAIN, SUBENTRY_TYPE
+from custom_components.flatpeak.const import CONF_SOC_ENTITY, DOMAIN
+from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
 from .common import PREFIX, session, setup_entry, state
@@ -378,6 +379,6 @@ async def test_changing_the_options_still_reloads(
     assert entry.runtime_data is not data
     assert entry.runtime_data.schedule.horizon_hours == 48
     # The dispatch started again with the entry, and sent nothing twice.
-    assert entry.runtime_data.dispatcher is not None
+    assert entry.runtime_data.dispatch.target is not None
     assert state(hass, FLIP_STATUS) == "dispatched"
     assert live_keys(scheduled) == Counter([window(*A)])

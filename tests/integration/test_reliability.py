@@ -14,10 +14,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.flatpeak.const import DOMAIN, STATUS_INTERVAL
 from sandbox import Fault, Sandbox
 
-from .common import CHARGING, PREFIX, SCHEDULE_STATUS, session, setup_entry, state
+from .common import CHARGING, PREFIX, SCHEDULE_STATUS, TARIFF_STATUS, session, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
-TARIFF_STATUS = f"sensor.{PREFIX}_import_tariff_status"
 CAPACITY = f"sensor.{PREFIX}_battery_capacity"
 
 # The most requests a device makes while the cloud is down for 72 hours: the

@@ -17,7 +17,7 @@ from custom_components.flatpeak.diagnostics import async_get_config_entry_diagno
 from custom_components.flatpeak.shared import SHARED
 from sandbox import Fault, Sandbox
 
-from .common import CHARGING, PREFIX, SCHEDULE_STATUS, session, setup_entry, state
+from .common import CHARGING, SCHEDULE_STATUS, TARIFF_STATUS, session, setup_entry, state
 from .dispatch_common import (
     FLIP_STATUS,
     HOUR,
@@ -32,7 +32,6 @@ from .dispatch_common import (
     with_flip,
 )
 
-TARIFF_STATUS = f"sensor.{PREFIX}_import_tariff_status"
 BATTERY = "sensor.battery_level"
 RETRY_AFTER = timedelta(seconds=3600)
 A = (NOW + HOUR, NOW + 2 * HOUR)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import lru_cache
 import math
 from typing import Any
 
@@ -64,7 +63,12 @@ def parse_enum[E: StrEnum](value: str, enum: type[E]) -> E | str:
         return cleaned
 
 
-def _parse_datetime(value: str) -> datetime | None:
+def parse_datetime(value: str) -> datetime | None:
+    """Parse an RFC 3339 timestamp to an aware UTC datetime, or None.
+
+    A timestamp without an offset is taken as UTC, which is what the API
+    documents for every timestamp it sends.
+    """
     try:
         parsed = datetime.fromisoformat(value.strip().upper())
     except ValueError:
@@ -75,24 +79,6 @@ def _parse_datetime(value: str) -> datetime | None:
         return parsed.astimezone(UTC)
     except OverflowError:  # in UTC, the moment falls before year 1 or after 9999
         return None
-
-
-# A schedule names most instants twice (a slot ends where the next starts), and
-# each answer repeats most of the last one's: parsing each string once saves most
-# of the work. Only strings of a timestamp's length are kept.
-_parse_datetime_cached = lru_cache(maxsize=4096)(_parse_datetime)
-_MAX_CACHED_TIMESTAMP = 64
-
-
-def parse_datetime(value: str) -> datetime | None:
-    """Parse an RFC 3339 timestamp to an aware UTC datetime, or None.
-
-    A timestamp without an offset is taken as UTC, which is what the API
-    documents for every timestamp it sends.
-    """
-    if len(value) <= _MAX_CACHED_TIMESTAMP:
-        return _parse_datetime_cached(value)
-    return _parse_datetime(value)
 
 
 class Reader:

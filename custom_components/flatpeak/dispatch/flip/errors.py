@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .api import ApiError, RequestError
-from .const import DOMAIN
-from .dispatch_plan import rejection_text
-from .problems import REFUSALS, Problem, classify
+from ...api import ApiError, RequestError
+from ...const import DOMAIN
+from ...problems import REFUSALS, Problem, classify
+from .plan import rejection_text
 
 # Why the dispatch is in error, as its status entity says.
 REASON_REJECTED = "rejected"

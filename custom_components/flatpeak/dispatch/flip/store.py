@@ -10,8 +10,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER, stored_deadline
-from .dispatch_plan import ORIGIN_ACTION, ORIGIN_WINDOW, Dispatched, EventKey
+from ...const import DOMAIN, LOGGER, stored_deadline
+from .plan import ORIGIN_ACTION, ORIGIN_WINDOW, Dispatched, EventKey
 
 STORAGE_VERSION = 1
 

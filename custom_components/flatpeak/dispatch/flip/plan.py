@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import re
 from typing import Any, Self
 
-from .api import (
+from ...api import (
     ChargingSlot,
     FlipAction,
     FlipEvent,

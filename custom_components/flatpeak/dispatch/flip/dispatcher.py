@@ -3,26 +3,34 @@
 After every new schedule the dispatcher reconciles what Flip holds with the
 windows: it cancels the events whose window vanished or moved, creates events
 for new windows, and leaves the rest alone. How each event is sent exactly
-once is `FlipEvents`' job (flip_events.py); what a failure means is
-flip_errors.py's.
+once is `FlipEvents`' job (events.py); what a failure means is errors.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
+import voluptuous as vol
 
-from .api import ApiError, ChargingSlot, FlipAction, RateLimitError, RequestError, SocSchedule
-from .const import DOMAIN, LOGGER, RETRY_AFTER_MARGIN, SUBENTRY_TYPE, retry_delay
-from .coordinator import ScheduleCoordinator
-from .dispatch_plan import (
+from ...api import ApiError, ChargingSlot, FlipAction, RequestError, SocSchedule
+from ...const import DOMAIN, LOGGER
+from ...coordinator import ScheduleCoordinator
+from ...listeners import Listeners
+from ...problems import Backoff
+from ...timer import InstantTimer
+from ..target import DispatchedEvent, DispatchTarget
+from .errors import REASON_REJECTED, exception_for, explain, is_rejection
+from .events import FlipEvents, flip_client
+from .plan import (
     ORIGIN_ACTION,
     ORIGIN_WINDOW,
     Dispatched,
@@ -35,11 +43,7 @@ from .dispatch_plan import (
     wanted_windows,
     window_key,
 )
-from .flip_errors import REASON_REJECTED, exception_for, explain, is_rejection
-from .flip_events import FlipEvents, flip_client
-from .flip_store import DispatchStore
-from .listeners import Listeners
-from .timer import BoundaryTimer
+from .store import DispatchStore
 
 # Failed reconciliations are retried after 1, 2, 4 … minutes, at most this.
 MAX_RETRY = timedelta(minutes=30)
@@ -52,17 +56,62 @@ START_GRACE = timedelta(minutes=2)
 STATUS_IDLE = "idle"
 STATUS_DISPATCHED = "dispatched"
 STATUS_ERROR = "error"
-STATUSES = [STATUS_IDLE, STATUS_DISPATCHED, STATUS_ERROR]
+STATUSES = (STATUS_IDLE, STATUS_DISPATCHED, STATUS_ERROR)
+
+# The fields of an explicit action of the dispatch_window action. Types are
+# checked here; the values (ranges, enums, a start in the past) are Flip's to
+# judge, and its refusal names the field and the reason.
+ATTR_MODE = "mode"
+ATTR_STARTS_AT = "starts_at"
+ATTR_DURATION_S = "duration_s"
+ATTR_POWER_MODE = "power_mode"
+ATTR_SETPOINT_W = "setpoint_w"
+ATTR_BACKUP_RESERVE = "backup_reserve_percentage"
+ATTR_ENABLE_GRID_IMPORT = "enable_grid_import"
+ACTION_FIELDS: dict[Any, Any] = {
+    vol.Optional(ATTR_MODE): vol.All(cv.string, vol.Upper),
+    vol.Optional(ATTR_STARTS_AT): cv.datetime,
+    vol.Optional(ATTR_DURATION_S): vol.Coerce(int),
+    vol.Optional(ATTR_POWER_MODE): vol.All(cv.string, vol.Upper),
+    vol.Optional(ATTR_SETPOINT_W): vol.Coerce(int),
+    vol.Optional(ATTR_BACKUP_RESERVE): vol.Coerce(int),
+    vol.Optional(ATTR_ENABLE_GRID_IMPORT): cv.boolean,
+}
 
 
-def flip_subentry(entry: ConfigEntry) -> ConfigSubentry | None:
-    """Return the entry's Flip dispatch, if it has one."""
-    return next(
-        (sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_TYPE), None
+def explicit_action(fields: Mapping[str, Any]) -> FlipAction:
+    """Read an explicit action; its mode, start and duration are needed."""
+    missing = [name for name in (ATTR_MODE, ATTR_STARTS_AT, ATTR_DURATION_S) if name not in fields]
+    if missing:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="flip_action_incomplete",
+            translation_placeholders={"fields": ", ".join(missing)},
+        )
+    starts_at: datetime = dt_util.as_utc(fields[ATTR_STARTS_AT])
+    return FlipAction(
+        mode=fields[ATTR_MODE],
+        starts_at=starts_at,
+        duration_s=fields[ATTR_DURATION_S],
+        power_mode=fields.get(ATTR_POWER_MODE),
+        setpoint_w=fields.get(ATTR_SETPOINT_W),
+        backup_reserve_percentage=fields.get(ATTR_BACKUP_RESERVE),
+        enable_grid_import=fields.get(ATTR_ENABLE_GRID_IMPORT),
     )
 
 
-class FlipDispatcher:
+def event_of(item: Dispatched) -> DispatchedEvent:
+    """Return a dispatched Flip event as the rest of the integration sees it."""
+    return DispatchedEvent(
+        event_id=item.event_id,
+        mode=item.key.mode,
+        starts_at=item.key.starts_at,
+        ends_at=item.key.ends_at,
+        setpoint_w=item.key.setpoint_w,
+    )
+
+
+class FlipDispatcher(DispatchTarget):
     """Keeps Flip's events in line with the charging windows of one entry."""
 
     def __init__(
@@ -90,13 +139,13 @@ class FlipDispatcher:
         self._listeners = Listeners("Flip dispatch")
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_retry: CALLBACK_TYPE | None = None
-        self._boundary = BoundaryTimer(hass, entry, self._next_boundary, self._at_boundary)
+        self._timer = InstantTimer(hass, self._next_instant, self._at_instant)
         self._reported: set[Skipped] = set()
         self.skipped: tuple[Skipped, ...] = ()
         self.rejected: dict[EventKey, str] = {}
         self.error: str | None = None
         self.error_detail: str | None = None
-        self.failures = 0
+        self.backoff = Backoff(MAX_RETRY)
         self.last_reconciled: datetime | None = None
         # Timers that Home Assistant may drop when it stops.
         self._retry_job = HassJob(self._retry, f"{DOMAIN} Flip retry", cancel_on_shutdown=True)
@@ -115,7 +164,7 @@ class FlipDispatcher:
         """
         self._unsubs.append(self._schedule.async_add_listener(self._schedule_updated))
         self._unsubs.append(async_call_later(self._hass, START_GRACE, self._start_job))
-        self._boundary.arm()
+        self._timer.arm()
         if self._schedule.plan is not None:
             self.async_request_reconcile()
 
@@ -131,7 +180,7 @@ class FlipDispatcher:
             unsub()
         self._unsubs.clear()
         self._cancel_retry()
-        self._boundary.stop()
+        self._timer.stop()
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait([self._task])
@@ -249,7 +298,7 @@ class FlipDispatcher:
     # Outcomes
 
     def _succeeded(self) -> None:
-        self.failures = 0
+        self.backoff.succeeded()
         if self.rejected:
             self.error = REASON_REJECTED
             self.error_detail = next(iter(self.rejected.values()))
@@ -257,14 +306,8 @@ class FlipDispatcher:
             self.error = self.error_detail = None
 
     def _failed(self, err: ApiError) -> None:
-        self.failures += 1
+        delay = self.backoff.failed(err)
         self.error, self.error_detail = explain(err)
-        if isinstance(err, RateLimitError) and err.held:
-            # Nothing was sent: no back-off, just the rest of the wait.
-            delay = timedelta(seconds=err.retry_after or 0) + RETRY_AFTER_MARGIN
-        else:
-            retry_after = err.retry_after if isinstance(err, RateLimitError) else None
-            delay = retry_delay(self.failures, MAX_RETRY, retry_after)
         LOGGER.warning(
             "Flip dispatch failed: %s; next attempt in %d seconds", err, delay.total_seconds()
         )
@@ -287,22 +330,73 @@ class FlipDispatcher:
         """Say whether Flip keeps refusing the key: a repair for the user."""
         return self.events.auth_failures >= AUTH_FAILURES_FOR_REPAIR
 
-    # What entities read
+    @property
+    def failures(self) -> int:
+        """Failed reconciliations in a row."""
+        return self.backoff.failures
 
-    def upcoming(self, now: datetime) -> list[Dispatched]:
-        """Return the dispatched events that have not ended, by start."""
+    # What sensors, repairs and diagnostics read
+
+    def _upcoming(self, now: datetime) -> list[Dispatched]:
         items = (item for item in self._store.events.values() if item.key.ends_at > now)
         return sorted(items, key=lambda item: (item.key.starts_at, item.event_id))
 
-    def next_event(self, now: datetime) -> Dispatched | None:
-        """Return the first dispatched event that has not started."""
-        return next((item for item in self.upcoming(now) if item.key.starts_at > now), None)
+    def upcoming(self, now: datetime) -> list[DispatchedEvent]:
+        """Return the dispatched events that have not ended, by start."""
+        return [event_of(item) for item in self._upcoming(now)]
 
     def status(self, now: datetime) -> str:
         """`error` after a failure, `dispatched` with events to come, else `idle`."""
         if self.error is not None:
             return STATUS_ERROR
-        return STATUS_DISPATCHED if self.upcoming(now) else STATUS_IDLE
+        return STATUS_DISPATCHED if self._upcoming(now) else STATUS_IDLE
+
+    def status_attributes(self, now: datetime) -> dict[str, Any]:
+        """Why it is in error (only while it is), whether it is automatic, what it skips."""
+        error = (
+            {"reason": self.error, "detail": self.error_detail} if self.error is not None else {}
+        )
+        return {
+            **error,
+            "automatic": self.settings.auto_dispatch,
+            "skipped": [
+                {
+                    "start": item.start.isoformat(),
+                    "end": item.end.isoformat(),
+                    "reason": item.reason,
+                }
+                for item in self.skipped
+            ],
+        }
+
+    def repair_issues(self) -> list[str]:
+        """Ask the user for a new key when Flip keeps refusing it."""
+        return ["flip_invalid_auth"] if self.auth_rejected else []
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the settings, the state, and the events in Flip."""
+        stored = self._store.as_json()
+        return {
+            "settings": self.subentry_data,
+            "status": self.status(dt_util.utcnow()),
+            "error": self.error,
+            "error_detail": self.error_detail,
+            "consecutive_failures": self.failures,
+            "auth_failures": self.events.auth_failures,
+            "last_reconciled": self.last_reconciled,
+            "not_before": self.events.client.not_before,
+            "events": stored["events"],
+            "intents": stored["intents"],
+            "cancelled": stored["cancelled"],
+            "skipped": [
+                {"start": item.start, "end": item.end, "reason": item.reason}
+                for item in self.skipped
+            ],
+            "rejected": [
+                {"starts_at": key.starts_at, "detail": detail}
+                for key, detail in self.rejected.items()
+            ],
+        }
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -312,11 +406,11 @@ class FlipDispatcher:
     @callback
     def _async_changed(self) -> None:
         if not self._stopped:
-            self._boundary.arm()
+            self._timer.arm()
         self._listeners.notify()
 
-    def _next_boundary(self, now: datetime) -> datetime | None:
-        """Return the next start or end of an event: the entities change then."""
+    def _next_instant(self, now: datetime) -> datetime | None:
+        """Return the next start or end of an event: the sensors change then."""
         instants = [
             moment
             for item in self._store.events.values()
@@ -326,13 +420,13 @@ class FlipDispatcher:
         return min(instants, default=None)
 
     @callback
-    def _at_boundary(self) -> None:
+    def _at_instant(self, _instant: datetime) -> None:
         self._store.forget_ended(dt_util.utcnow())
-        self._async_changed()
+        self._listeners.notify()
 
     # Actions
 
-    async def async_dispatch_window(self, start: datetime | None) -> Dispatched:
+    async def async_dispatch_window(self, start: datetime | None) -> DispatchedEvent:
         """Dispatch the window starting at (or running at) start; the next one without."""
         plan = self._schedule.plan
         slots = plan.slots if plan is not None else ()
@@ -347,13 +441,13 @@ class FlipDispatcher:
             )
         self._store.cancelled.discard(key)
         self.rejected.pop(key, None)
-        return await self._async_dispatch(key, ORIGIN_WINDOW, slots)
+        return event_of(await self._async_dispatch(key, ORIGIN_WINDOW, slots))
 
-    async def async_dispatch_action(self, action: FlipAction) -> Dispatched:
+    async def async_dispatch_action(self, fields: Mapping[str, Any]) -> DispatchedEvent:
         """Dispatch an explicit action to the configured program and target."""
         plan = self._schedule.plan
-        key = EventKey.build(self.settings, action)
-        return await self._async_dispatch(key, ORIGIN_ACTION, plan.slots if plan else ())
+        key = EventKey.build(self.settings, explicit_action(fields))
+        return event_of(await self._async_dispatch(key, ORIGIN_ACTION, plan.slots if plan else ()))
 
     async def _async_dispatch(
         self, key: EventKey, origin: str, slots: Iterable[ChargingSlot]
@@ -382,7 +476,7 @@ class FlipDispatcher:
         try:
             async with self._lock:
                 if event_id is None:
-                    targets = self.upcoming(dt_util.utcnow())
+                    targets = self._upcoming(dt_util.utcnow())
                 elif (found := self._store.events.get(event_id)) is not None:
                     targets = [found]
                 else:
@@ -417,11 +511,31 @@ def _pick_window(
     return next((slot for slot in ordered if slot.start <= moment < slot.end), None)
 
 
-async def async_remove_dispatch(hass: HomeAssistant, entry: ConfigEntry) -> None:
+async def async_start_dispatch(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    subentry: ConfigSubentry,
+    schedule: ScheduleCoordinator,
+) -> FlipDispatcher | None:
+    """Start the dispatcher of a Flip subentry; None when its address cannot be used."""
+    try:
+        client = flip_client(hass, subentry.data)
+    except ValueError as err:  # the flow checks the URL; a hand-edited one may be wrong
+        LOGGER.error("The Flip dispatch of %s cannot start: %s", entry.title, err)
+        return None
+    store = DispatchStore(hass, entry.entry_id)
+    await store.async_load()
+    dispatcher = FlipDispatcher(hass, entry, subentry, schedule, FlipEvents(client, store))
+    dispatcher.async_start()
+    return dispatcher
+
+
+async def async_remove_dispatch(
+    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry | None
+) -> None:
     """Cancel what a removed entry dispatched and not yet ended, then delete its store."""
     store = DispatchStore(hass, entry.entry_id)
     await store.async_load()
-    subentry = flip_subentry(entry)
     if subentry is not None and store.events:
         try:
             client = flip_client(hass, subentry.data)

@@ -1,24 +1,41 @@
-"""At a window edge: only what changes is written, the charging windows of every entry first."""
+"""At a window edge: what moves is written in one callback, the charging window last."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-import gc
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
+from homeassistant.components.automation import DOMAIN as AUTOMATION_DOMAIN
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
 from sandbox import Sandbox
 
-from .common import CALENDAR, CHARGING, QUIET, at, make_devices, session, setup_entry, state
+from .common import (
+    CALENDAR,
+    CHARGING,
+    NEXT_START,
+    POWER,
+    PREFIX,
+    QUIET,
+    TARIFF_STATUS,
+    at,
+    make_devices,
+    session,
+    setup_entry,
+    state,
+)
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 START, END = NOW + timedelta(minutes=40), NOW + timedelta(minutes=70)
@@ -99,7 +116,7 @@ async def setup_entries(
     }
 
 
-async def test_only_what_changes_at_an_edge_is_written(
+async def test_an_edge_writes_what_moves_at_it_and_nothing_between_edges(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     sandbox: Sandbox,
@@ -111,17 +128,72 @@ async def test_only_what_changes_at_an_edge_is_written(
     await at(hass, freezer, START)
     assert state(hass, CHARGING) == "on"
     assert state(hass, CALENDAR) == "on"
-    assert CHARGING in writes.changed
-    # Nothing was written again unchanged: the schedule status, the tariff, the
-    # planned totals and the rest stayed as they were, unwritten.
-    assert [e for e in writes.reported if e.split(".")[1].startswith("nova")] == []
+    assert {CHARGING, CALENDAR, POWER} <= set(writes.changed)
+    written = {*writes.changed, *writes.reported}
+    # What does not move at a window's edge is not written: the tariff, the device.
+    assert TARIFF_STATUS not in written
+    assert f"sensor.{PREFIX}_battery_capacity" not in written
 
     writes.clear()
-    await at(hass, freezer, START + timedelta(minutes=10))  # no boundary here
+    await at(hass, freezer, START + timedelta(minutes=10))  # no instant of ours here
     assert writes.changed == writes.reported == []
 
 
-async def test_every_entrys_charging_window_switches_before_anything_else(
+async def test_an_automation_on_the_charging_window_reads_the_new_picture(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    quiet_entry: MockConfigEntry,
+) -> None:
+    """As a user's automation would: triggered by the window, it reads the other entities."""
+    await setup_one_entry(hass, freezer, sandbox, quiet_entry)
+    read = async_capture_events(hass, "flatpeak_test_read")
+    assert await async_setup_component(
+        hass,
+        AUTOMATION_DOMAIN,
+        {
+            AUTOMATION_DOMAIN: {
+                "triggers": {"trigger": "state", "entity_id": CHARGING},
+                "actions": {
+                    "event": "flatpeak_test_read",
+                    "event_data": {
+                        "window": "{{ trigger.to_state.state }}",
+                        "power": f"{{{{ states('{POWER}') }}}}",
+                        "calendar": f"{{{{ states('{CALENDAR}') }}}}",
+                        "window_start": f"{{{{ state_attr('{CHARGING}', 'window_start') }}}}",
+                        "window_end": f"{{{{ state_attr('{CHARGING}', 'window_end') }}}}",
+                        "next_start": f"{{{{ states('{NEXT_START}') }}}}",
+                    },
+                },
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+    await at(hass, freezer, START)
+    await at(hass, freezer, END)
+
+    assert [event.data for event in read] == [
+        {
+            "window": "on",
+            "power": 5.0,
+            "calendar": "on",
+            "window_start": str(START),
+            "window_end": str(END),
+            "next_start": "unknown",
+        },
+        {
+            "window": "off",
+            "power": 0.0,
+            "calendar": "off",
+            "window_start": None,
+            "window_end": None,
+            "next_start": "unknown",
+        },
+    ]
+
+
+async def test_every_entry_switches_at_the_instant_each_after_its_own_picture(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     sandbox: Sandbox,
@@ -129,50 +201,17 @@ async def test_every_entrys_charging_window_switches_before_anything_else(
 ) -> None:
     freezer.move_to(NOW)
     devices = await setup_entries(hass, sandbox, entry_data, 3)
-    windows = {ids["charging_window"] for ids in devices.values()}
-    ours = {entity_id for ids in devices.values() for entity_id in ids.values()}
     writes = Writes(hass)
 
     for edge in (START, END):
         await at(hass, freezer, edge - timedelta(milliseconds=1))  # past the price changes
         writes.clear()
         await at(hass, freezer, edge)
-        changed = [entity_id for entity_id in writes.changed if entity_id in ours]
-        assert set(changed[:3]) == windows, changed
-        # The calendar and the power changed too, after every charging window.
-        assert {ids["charging_windows"] for ids in devices.values()} <= set(changed[3:])
-        assert {ids["current_window_power"] for ids in devices.values()} <= set(changed[3:])
-
-
-async def test_a_calendar_alarm_before_the_timer_still_switches_the_windows_first(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    sandbox: Sandbox,
-    entry_data: dict[str, Any],
-) -> None:
-    """Home Assistant's own alarm for a calendar event may run before the edge's timer."""
-    freezer.move_to(NOW)
-    devices = await setup_entries(hass, sandbox, entry_data, 2)
-    first, second = devices.values()
-    writes = Writes(hass)
-
-    freezer.move_to(START)  # the instant has come; no timer has run yet
-    calendar = hass.data[CALENDAR_DOMAIN].get_entity(second["charging_windows"])
-    calendar.async_write_ha_state()  # as the calendar's alarm does
-
-    assert writes.changed[:3] == [
-        first["charging_window"],
-        second["charging_window"],
-        second["charging_windows"],
-    ]
-    assert state(hass, first["charging_window"]) == "on"
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert state(hass, first["charging_windows"]) == "on"
-    # The timer for the instant was passed with it: nothing runs twice.
-    writes.clear()
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert [e for e in writes.changed if e in first.values() or e in second.values()] == []
+        for ids in devices.values():
+            window = writes.changed.index(ids["charging_window"])
+            # The calendar and the power changed too, before the window they describe.
+            assert writes.changed.index(ids["charging_windows"]) < window
+            assert writes.changed.index(ids["current_window_power"]) < window
 
 
 async def test_timers_fired_before_their_instant_wait_for_it(
@@ -190,41 +229,6 @@ async def test_timers_fired_before_their_instant_wait_for_it(
 
     await at(hass, freezer, START)
     assert state(hass, CHARGING) == "on"
-
-
-async def test_collections_wait_while_the_instant_passes(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    sandbox: Sandbox,
-    entry_data: dict[str, Any],
-) -> None:
-    """Garbage collection is held from just before an instant until every entry switched."""
-    freezer.move_to(NOW)
-    devices = await setup_entries(hass, sandbox, entry_data, 3)
-    windows = {ids["charging_window"] for ids in devices.values()}
-    collecting: list[bool] = []
-
-    @callback
-    def switched(event: Event[Any]) -> None:
-        if event.data["entity_id"] in windows:
-            collecting.append(gc.isenabled())
-
-    hass.bus.async_listen(EVENT_STATE_CHANGED, switched)
-    assert gc.isenabled()
-
-    # A millisecond before the instant: nothing has switched, and collections run.
-    await at(hass, freezer, START - timedelta(milliseconds=1))
-    assert collecting == []
-    assert gc.isenabled()
-
-    await at(hass, freezer, START)
-    assert collecting == [False, False, False]
-    assert gc.isenabled()
-
-    # Approached and passed at once, as when the timer comes late.
-    await at(hass, freezer, END + timedelta(seconds=1))
-    assert collecting[3:] == [False, False, False]
-    assert gc.isenabled()
 
 
 async def test_in_real_time_each_entry_switches_at_the_instant_never_before(
@@ -259,4 +263,3 @@ async def test_in_real_time_each_entry_switches_at_the_instant_never_before(
         for (_, fired), edge, following in zip(seen, edges, [*edges[1:], None], strict=True):
             assert fired >= edge.timestamp(), "switched before its instant"
             assert following is None or fired < following.timestamp()
-    assert gc.isenabled()

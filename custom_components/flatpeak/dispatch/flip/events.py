@@ -25,7 +25,7 @@ from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .api import (
+from ...api import (
     ApiError,
     AuthenticationError,
     FlipClient,
@@ -34,10 +34,10 @@ from .api import (
     NotFoundError,
     RequestError,
 )
-from .const import LOGGER
-from .dispatch_plan import ORIGIN_WINDOW, Dispatched, EventKey
-from .flip_errors import may_have_happened
-from .flip_store import DispatchStore, Intent
+from ...const import LOGGER
+from .errors import may_have_happened
+from .plan import ORIGIN_WINDOW, Dispatched, EventKey
+from .store import DispatchStore, Intent
 
 # How long withdrawing every event may take, when a dispatch or an entry is removed.
 WITHDRAW_TIMEOUT = 60

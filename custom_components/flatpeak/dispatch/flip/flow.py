@@ -24,7 +24,7 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from .api import (
+from ...api import (
     DEFAULT_FLIP_URL,
     FLIP_SANDBOX_URL,
     ApiError,
@@ -34,19 +34,19 @@ from .api import (
     check_base_url,
     check_id,
 )
+from ...const import LOGGER
+from ...problems import Problem, classify
+from ...selectors import PASSWORD, TEXT, option_errors, option_fields, option_number, option_ranges
 from .const import (
     BACKUP_RESERVE,
     CONF_AUTO_DISPATCH,
     CONF_PROGRAM_ID,
     CONF_TARGET_IDS,
     CONF_TARGET_TYPE,
-    LOGGER,
     MIN_DURATION,
     MIN_LEAD_TIME,
     SUBENTRY_TYPE,
 )
-from .problems import Problem, classify
-from .selectors import PASSWORD, TEXT, option_errors, option_fields, option_number, option_ranges
 
 # Flip keys are `fl_…`, sent in an HTTP header: no whitespace.
 FLIP_KEY_FORMAT = re.compile(r"^fl_\S+$")

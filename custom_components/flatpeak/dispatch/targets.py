@@ -1,0 +1,24 @@
+"""The kinds of dispatch target: a new kind is listed here, and nowhere else in the code.
+
+A kind lives in a folder of its own beside `flip/`. Beyond its folder it adds
+only its line here, its words (translations/en.json) and its icons
+(icons.json): the services, repairs, diagnostics, sensors and flows find it
+through `TARGETS`.
+"""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+
+from .flip import FLIP
+from .target import TargetKind
+
+TARGETS: dict[str, TargetKind] = {kind.subentry_type: kind for kind in (FLIP,)}
+
+
+def dispatch_subentry(entry: ConfigEntry) -> tuple[ConfigSubentry, TargetKind] | None:
+    """Return the entry's dispatch subentry and its kind, if it has one."""
+    for subentry in entry.subentries.values():
+        if (kind := TARGETS.get(subentry.subentry_type)) is not None:
+            return subentry, kind
+    return None
