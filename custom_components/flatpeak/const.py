@@ -28,23 +28,27 @@ CONF_LOCATION_ID: Final = "location_id"
 # The battery's state-of-charge entity, an option.
 CONF_SOC_ENTITY: Final = "soc_entity"
 
-MINUTE: Final = timedelta(minutes=1)
-HOUR: Final = timedelta(hours=1)
+# The units a form shows a whole number in (as Home Assistant writes them), and the
+# duration of one of each.
+MINUTES: Final = "min"
+HOURS: Final = "h"
+PERCENT: Final = "%"
+_DURATION_OF: Final = {MINUTES: timedelta(minutes=1), HOURS: timedelta(hours=1)}
 
 
 @dataclass(frozen=True, slots=True)
 class Option:
     """A whole number a user sets in a form: its key, default, range and unit.
 
-    The forms show it from here, and the code that uses it reads it through
-    `value` or `duration`: one statement of each option.
+    The forms show it, its unit and its range from here, and the code that uses
+    it reads it through `value` or `duration`: one statement of each option.
     """
 
     key: str
     default: int
     minimum: int
     maximum: int
-    unit: timedelta | None = None  # one step of the value, for durations
+    unit: str = PERCENT
 
     def accepts(self, value: object) -> bool:
         """Say whether a form's value is a whole number within the range."""
@@ -69,20 +73,28 @@ class Option:
 
     def duration(self, data: Mapping[str, Any]) -> timedelta:
         """Return the option's value as a duration."""
-        if self.unit is None:
+        if (step := _DURATION_OF.get(self.unit)) is None:
             raise TypeError(f"{self.key} is not a duration")
-        return self.unit * self.value(data)
+        return step * self.value(data)
+
+    @property
+    def range_text(self) -> str:
+        """Return the range as a form's description names it: `5-240 min`, with an en dash.
+
+        The dash reads as "from … to" in every language the forms are shown in.
+        """
+        return f"{self.minimum}\u2013{self.maximum} {self.unit}"
 
 
 # The entry's options, in the order the options form shows them.
-SCHEDULE_HORIZON: Final = Option("schedule_horizon", 24, 1, 72, HOUR)
-SCHEDULE_INTERVAL: Final = Option("schedule_interval", 30, 5, 240, MINUTE)
+SCHEDULE_HORIZON: Final = Option("schedule_horizon", 24, 1, 72, HOURS)
+SCHEDULE_INTERVAL: Final = Option("schedule_interval", 30, 5, 240, MINUTES)
 # The tariff status rarely changes: every 6 hours, sooner when a fetch meets a tariff problem.
-STATUS_INTERVAL: Final = Option("status_interval", 360, 15, 1440, MINUTE)
-DEVICE_INTERVAL: Final = Option("device_interval", 24, 1, 168, HOUR)
-LEAD_TIME: Final = Option("lead_time", 15, 0, 240, MINUTE)
+STATUS_INTERVAL: Final = Option("status_interval", 360, 15, 1440, MINUTES)
+DEVICE_INTERVAL: Final = Option("device_interval", 24, 1, 168, HOURS)
+LEAD_TIME: Final = Option("lead_time", 15, 0, 240, MINUTES)
 # How often the prices held are checked for coverage (no request); see PRICE_MARGIN.
-PRICE_INTERVAL: Final = Option("price_interval", 60, 15, 1440, MINUTE)
+PRICE_INTERVAL: Final = Option("price_interval", 60, 15, 1440, MINUTES)
 OPTIONS: Final = (
     SCHEDULE_HORIZON,
     SCHEDULE_INTERVAL,

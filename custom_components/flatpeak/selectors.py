@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
 from typing import Any
 
-from homeassistant.const import PERCENTAGE, UnitOfTime
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -17,17 +15,11 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from .const import HOUR, MINUTE, Option
+from .const import Option
 
 TEXT = TextSelector()
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-
-_UNITS: dict[timedelta | None, str] = {
-    MINUTE: UnitOfTime.MINUTES,
-    HOUR: UnitOfTime.HOURS,
-    None: PERCENTAGE,
-}
 
 
 def number(unit: str, *, step: float = 1) -> NumberSelector:
@@ -43,7 +35,7 @@ def number(unit: str, *, step: float = 1) -> NumberSelector:
 
 def option_number(option: Option) -> NumberSelector:
     """Return the number box of an option: whole numbers, in its unit."""
-    return number(_UNITS[option.unit])
+    return number(option.unit)
 
 
 def option_errors(options: Iterable[Option], values: Mapping[str, Any]) -> dict[str, str]:
@@ -56,12 +48,8 @@ def option_errors(options: Iterable[Option], values: Mapping[str, Any]) -> dict[
 
 
 def option_ranges(options: Iterable[Option]) -> dict[str, str]:
-    """Return each option's range, for the form's descriptions: {key}_min, {key}_max."""
-    ranges: dict[str, str] = {}
-    for option in options:
-        ranges[f"{option.key}_min"] = str(option.minimum)
-        ranges[f"{option.key}_max"] = str(option.maximum)
-    return ranges
+    """Return each option's range with its unit, for the form's descriptions: {key}_range."""
+    return {f"{option.key}_range": option.range_text for option in options}
 
 
 def option_fields(options: Iterable[Option]) -> dict[vol.Marker, Any]:

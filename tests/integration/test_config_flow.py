@@ -850,8 +850,8 @@ async def test_options_out_of_bounds(
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     # Each range is named in its field's description.
-    assert result["description_placeholders"][f"{SCHEDULE_HORIZON.key}_max"] == "72"
-    assert result["description_placeholders"][f"{LEAD_TIME.key}_min"] == "0"
+    assert result["description_placeholders"][f"{SCHEDULE_HORIZON.key}_range"] == "1\u201372 h"
+    assert result["description_placeholders"][f"{LEAD_TIME.key}_range"] == "0\u2013240 min"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {SCHEDULE_HORIZON.key: 1000, SCHEDULE_INTERVAL.key: 2.5, LEAD_TIME.key: -1},
