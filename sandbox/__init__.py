@@ -23,6 +23,7 @@ Use from Python:
 
     sb = Sandbox(seed=1, now=datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
     sb.inject(Fault(route="schedule_soc", status=429, retry_after="30"))
+    sb.flip.list_lag_s = 240  # Flip lists a new event only 4 minutes later
     async with sb.serve() as base_url:
         ...
 

@@ -14,6 +14,8 @@
     DELETE /_sandbox/schedule       computed sessions again, no shift
     POST   /_sandbox/keys           {"add": key} or {"revoke": key}
     GET    /_sandbox/flip/events    Flip events held, cancelled ones flagged
+    POST   /_sandbox/flip/list_lag  {"list_lag_s": n}: GET /v1/events leaves out
+                                    events created less than n seconds ago
 
 Admin requests are never counted and never faulted. Every answer is JSON;
 a bad request answers 400 with `{"error": "..."}`.
@@ -156,6 +158,10 @@ def admin_routes(sb: Sandbox) -> list[web.RouteDef]:
     async def flip_events(request: web.Request) -> web.Response:
         return web.json_response(sb.flip_events)
 
+    async def set_flip_list_lag(request: web.Request) -> web.Response:
+        sb.flip.list_lag_s = (await _object(request))["list_lag_s"]
+        return web.json_response({"list_lag_s": sb.flip.list_lag_s})
+
     table: list[tuple[str, str, AdminHandler]] = [
         ("GET", "/state", get_state),
         ("GET", "/faults", list_faults),
@@ -171,6 +177,7 @@ def admin_routes(sb: Sandbox) -> list[web.RouteDef]:
         ("DELETE", "/schedule", reset_schedule),
         ("POST", "/keys", change_keys),
         ("GET", "/flip/events", flip_events),
+        ("POST", "/flip/list_lag", set_flip_list_lag),
     ]
     return [
         web.route(method, f"{ADMIN_PREFIX}{path}", _guarded(handler))

@@ -5,6 +5,10 @@ rule enforced in `_validate_event` is sandbox policy, chosen to catch client
 mistakes early; none of it is confirmed behaviour of the real API. Validation
 failures answer 422 with FastAPI/pydantic-style `detail` entries, and are a
 little stricter than pydantic's lax mode (a number in a string is refused).
+
+The API promises no read-after-write: `list_lag_s` makes `GET /v1/events`
+leave out the events created less than that many seconds ago (sandbox clock),
+as a list served by a lagging replica would. Reads by ID and cancels see them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import uuid
 from aiohttp import web
 
 from .clock import Clock
-from .common import ApiError, IdFactory, JsonDict, Reply, RouteSpec, iso_z, read_json
+from .common import ApiError, IdFactory, JsonDict, Reply, RouteSpec, is_number, iso_z, read_json
 
 FLIP_API_KEY = "fl_5b1d5a7e9c0f_4e2a8d3b6c71e5a09f1c2d3e"
 FLIP_PROGRAM_ID = "prg-sandbox-home"
@@ -39,10 +43,11 @@ START_GRACE = timedelta(minutes=5)
 
 @dataclass
 class FlipEvent:
-    """An event as created, and whether it has been cancelled."""
+    """An event as created, when, and whether it has been cancelled."""
 
     wire: JsonDict
     ends_at: datetime
+    created_at: datetime
     cancelled: bool = False
 
 
@@ -119,6 +124,18 @@ class FlipCloud:
         self.keys: set[str] = {FLIP_API_KEY}
         self.program_ids: set[str] = {FLIP_PROGRAM_ID}
         self.events: dict[str, FlipEvent] = {}
+        self._list_lag = timedelta(0)
+
+    @property
+    def list_lag_s(self) -> float:
+        """How long, in seconds, a new event stays out of `GET /v1/events`."""
+        return self._list_lag.total_seconds()
+
+    @list_lag_s.setter
+    def list_lag_s(self, value: float) -> None:
+        if not is_number(value) or value < 0:
+            raise ValueError("the list lag must be a number of seconds, 0 or more")
+        self._list_lag = timedelta(seconds=value)
 
     def snapshot(self) -> list[JsonDict]:
         """Return every event held, cancelled ones flagged, oldest first."""
@@ -365,14 +382,20 @@ class FlipCloud:
             "target_type": body["target_type"],
             "updated_at": iso_z(now),
         }
-        self.events[event_id] = FlipEvent(wire, ends_at)
+        self.events[event_id] = FlipEvent(wire, ends_at, now)
         return Reply(200, _copy(wire))
 
     async def _list(self, request: web.Request) -> Reply:
         self._auth(request)
+        # Created at or before this instant: old enough to be listed.
+        listed_until = self.clock.now() - self._list_lag
         return Reply(
             200,
-            [_copy(event.wire) for event in self.events.values() if not event.cancelled],
+            [
+                _copy(event.wire)
+                for event in self.events.values()
+                if not event.cancelled and event.created_at <= listed_until
+            ],
         )
 
     async def _get(self, request: web.Request) -> Reply:

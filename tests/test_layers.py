@@ -56,7 +56,9 @@ LAYER_OF = {module: index for index, (_, modules) in enumerate(LAYERS) for modul
 # Free of Home Assistant: publishable, or testable as plain functions.
 WITHOUT_HOME_ASSISTANT = frozenset({"api", "const", "problems", "schedule"})
 # Files of a package that are free of Home Assistant too: a dispatch target's plan.
-FILES_WITHOUT_HOME_ASSISTANT = frozenset({"dispatch/flip/plan.py", "dispatch/flip/const.py"})
+FILES_WITHOUT_HOME_ASSISTANT = frozenset(
+    {"dispatch/flip/const.py", "dispatch/flip/listing.py", "dispatch/flip/plan.py"}
+)
 
 
 def module_of(path: Path) -> str:

@@ -109,7 +109,7 @@ class ScheduleChangeEvent(FlatpeakEntity[ScheduleCoordinator], EventEntity):
         """Compare a newly fetched schedule with the last one."""
         schedule = self.coordinator.data
         if schedule is None or schedule is self._schedule:
-            return  # a boundary or a failed fetch: nothing new
+            return  # a failed fetch, or the same schedule: nothing new
         plan = self.coordinator.plan
         windows = plan.slots if plan else ()
         had_schedule = self._schedule is not None

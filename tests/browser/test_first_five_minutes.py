@@ -237,7 +237,7 @@ def first_five_minutes(page: Page, servers: browser.Servers) -> None:
     horizon.fill("100000")
     dialog(page).get_by_role("button", name="Submit").click()
     # The range is named below the field, and the error is the integration's own.
-    expect(dialog(page).get_by_text("from 1 to 72").first).to_be_visible(timeout=LONG)
+    expect(dialog(page).get_by_text("1\u201372 h").first).to_be_visible(timeout=LONG)
     expect(dialog(page).get_by_text("Enter a whole number within the range").first).to_be_visible(
         timeout=LONG
     )
@@ -256,7 +256,7 @@ def first_five_minutes(page: Page, servers: browser.Servers) -> None:
     dialog(page).locator("input[name=program_id]").fill(FLIP_PROGRAM_ID)
     number_field(page, "Backup reserve").fill("150")
     dialog(page).get_by_role("button", name="Submit").click()
-    expect(dialog(page).get_by_text("from 0 to 100 %").first).to_be_visible(timeout=LONG)
+    expect(dialog(page).get_by_text("0\u2013100 %").first).to_be_visible(timeout=LONG)
     expect(dialog(page).get_by_text("Enter a whole number within the range").first).to_be_visible(
         timeout=LONG
     )

@@ -17,7 +17,7 @@ from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from sandbox import Sandbox
 
-from .common import PREFIX
+from .common import PREFIX, session
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -64,6 +64,23 @@ def with_flip(entry: MockConfigEntry, data: dict[str, Any]) -> MockConfigEntry:
             )
         ],
     )
+
+
+def day_plan(*slots: tuple[datetime, datetime]) -> list[dict[str, Any]]:
+    """One session over the day from NOW, holding the given slots, in wire format."""
+    return [session(NOW, NOW + 24 * HOUR, *slots)]
+
+
+def flip_counts(sandbox: Sandbox) -> tuple[int, int, int]:
+    """How many creates, cancels and lists Flip received."""
+    counts = sandbox.request_counts
+    return counts["flip_event_create"], counts["flip_event_cancel"], counts["flip_event_list"]
+
+
+def stored_dispatch(hass_storage: dict[str, Any], entry: MockConfigEntry) -> dict[str, Any]:
+    """What the entry's Flip dispatch last saved."""
+    data: dict[str, Any] = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    return data
 
 
 def live(sandbox: Sandbox) -> list[dict[str, Any]]:

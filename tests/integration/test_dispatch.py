@@ -23,6 +23,7 @@ from custom_components.flatpeak.api import FlipAction, FlipClient, FlipMode, Fli
 from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.diagnostics import async_get_config_entry_diagnostics
 from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
+from custom_components.flatpeak.dispatch.flip.listing import SETTLE_TIME
 from sandbox import Fault, Sandbox
 
 from .common import session, setup_entry, state
@@ -38,6 +39,7 @@ from .dispatch_common import (
     Watch,
     advance,
     devices_of,
+    flip_counts,
     flip_data,
     live,
     live_keys,
@@ -82,12 +84,6 @@ def entry(mock_config_entry: MockConfigEntry, settings: dict[str, Any]) -> MockC
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await setup_entry(hass, entry)
     await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def flip_counts(sandbox: Sandbox) -> tuple[int, int, int]:
-    """How many creates, cancels and lists Flip received."""
-    counts = sandbox.request_counts
-    return counts["flip_event_create"], counts["flip_event_cancel"], counts["flip_event_list"]
 
 
 async def call(hass: HomeAssistant, service: str, entry: MockConfigEntry, **data: Any) -> Any:
@@ -419,12 +415,17 @@ async def test_a_lost_answer_is_recovered_by_listing(
     assert state(hass, FLIP_STATUS) == "error"
     assert hass.states.get(FLIP_STATUS).attributes["reason"] == "invalid_response"  # type: ignore[union-attr]
 
-    # The retry, a minute later, lists Flip's events first.
+    # The retry, a minute later, sends nothing again: B is in flight.
     await advance(hass, freezer, MINUTE, MINUTE)
+    assert flip_counts(scheduled) == (2, 0, 1)
+    assert state(hass, FLIP_STATUS) == "dispatched"
+
+    # Once Flip's list must show the event, Flip is listed and the event adopted.
+    await advance(hass, freezer, SETTLE_TIME - MINUTE, MINUTE)
 
     assert live_keys(scheduled) == Counter([window(*A), window(*B)])
     assert flip_counts(scheduled) == (2, 0, 2)
-    assert state(hass, FLIP_STATUS) == "dispatched"
+    assert state(hass, FLIP_COUNT) == "2"
 
 
 async def test_events_the_integration_did_not_create_are_never_cancelled(

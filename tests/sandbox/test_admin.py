@@ -152,6 +152,17 @@ async def test_flip_events(client: Client, sb: Sandbox) -> None:
     assert (await admin(client, "GET", "/flip/events")).body == []
 
 
+async def test_flip_list_lag(client: Client, sb: Sandbox) -> None:
+    answer = await admin(client, "POST", "/flip/list_lag", {"list_lag_s": 90})
+    assert answer.body == {"list_lag_s": 90}
+    assert sb.flip.list_lag_s == 90
+    for bad in ({}, {"list_lag_s": -1}, {"list_lag_s": "90"}):
+        answer = await admin(client, "POST", "/flip/list_lag", bad)
+        assert answer.status == 400
+        assert "error" in answer.body
+    assert sb.flip.list_lag_s == 90
+
+
 @pytest.mark.parametrize(("method", "path"), [("GET", "/nothing"), ("PUT", "/state")])
 async def test_unknown_admin_routes(client: Client, method: str, path: str) -> None:
     answer = await admin(client, method, path)

@@ -276,3 +276,38 @@ async def test_unknown_flip_route(client: Client) -> None:
     answer = await client.request("PUT", "/v1/events", auth="flip")
     assert answer.status == 405
     assert answer.body["status_code"] == 405
+
+
+async def test_the_list_lags_behind_creates(client: Client, sb: Sandbox) -> None:
+    sb.flip.list_lag_s = 240
+    body = with_action(starts_at="2026-03-28T14:00:00Z")
+    first = (await client.request("POST", "/v1/events", json=body, auth="flip")).body
+
+    async def listed() -> list[str]:
+        answer = await client.request("GET", "/v1/events", auth="flip")
+        assert answer.status == 200
+        return [event["id"] for event in answer.body]
+
+    # Created, and read or cancelled by its ID, but not listed yet.
+    assert await listed() == []
+    fetched = await client.request("GET", f"/v1/events/{first['id']}", auth="flip")
+    assert fetched.body == first
+    sb.clock.advance(timedelta(seconds=239))
+    second = (await client.request("POST", "/v1/events", json=body, auth="flip")).body
+    assert await listed() == []
+    sb.clock.advance(timedelta(seconds=1))
+    assert await listed() == [first["id"]]
+    sb.clock.advance(timedelta(seconds=240))
+    assert await listed() == [first["id"], second["id"]]
+    # Without a lag, every event is listed at once.
+    sb.flip.list_lag_s = 0
+    third = (await client.request("POST", "/v1/events", json=body, auth="flip")).body
+    assert await listed() == [first["id"], second["id"], third["id"]]
+    assert len(sb.flip_events) == 3
+
+
+@pytest.mark.parametrize("lag", [-1, "60", True, float("nan")])
+def test_the_list_lag_is_a_number_of_seconds(sb: Sandbox, lag: object) -> None:
+    with pytest.raises(ValueError, match="list lag"):
+        sb.flip.list_lag_s = lag  # type: ignore[assignment]
+    assert sb.flip.list_lag_s == 0

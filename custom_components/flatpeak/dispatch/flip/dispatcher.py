@@ -2,8 +2,9 @@
 
 After every new schedule the dispatcher reconciles what Flip holds with the
 windows: it cancels the events whose window vanished or moved, creates events
-for new windows, and leaves the rest alone. How each event is sent exactly
-once is `FlipEvents`' job (events.py); what a failure means is errors.py's.
+for new windows, and leaves the rest alone. It reconciles again when Flip's
+list must show what it did not show yet. How each event is sent exactly once
+is `FlipEvents`' job (events.py); what a failure means is errors.py's.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ class FlipDispatcher(DispatchTarget):
         now = dt_util.utcnow()
         self._store.forget_ended(now)
         try:
-            if self.events.must_list:
+            if self.events.must_list(now):
                 await self.events.async_sync(self._wanted(plan.slots, now).windows, now)
             wanted = self._wanted(plan.slots, now)
             todo = changes(
@@ -247,8 +248,9 @@ class FlipDispatcher(DispatchTarget):
                 LOGGER.debug("Cancelling Flip event %s: its window changed", item.event_id)
                 await self.events.async_cancel(item)
             self.rejected = {k: v for k, v in self.rejected.items() if k in wanted.windows}
+            in_flight = self.events.in_flight
             for key in todo.create:
-                if key not in self.rejected:
+                if key not in self.rejected and key not in in_flight:
                     await self._async_create_window(key)
             self._report_skipped(wanted)
         except ApiError as err:
@@ -264,7 +266,7 @@ class FlipDispatcher(DispatchTarget):
             slots,
             self.settings,
             now,
-            dispatched={item.key for item in self._store.events.values()},
+            dispatched=self.events.sent(now),
             cancelled=self._store.cancelled,
         )
 
@@ -385,6 +387,7 @@ class FlipDispatcher(DispatchTarget):
             "auth_failures": self.events.auth_failures,
             "last_reconciled": self.last_reconciled,
             "not_before": self.events.client.not_before,
+            "list_again_at": self.events.list_again_at,
             "events": stored["events"],
             "intents": stored["intents"],
             "cancelled": stored["cancelled"],
@@ -410,19 +413,25 @@ class FlipDispatcher(DispatchTarget):
         self._listeners.notify()
 
     def _next_instant(self, now: datetime) -> datetime | None:
-        """Return the next start or end of an event: the sensors change then."""
+        """Return the next start or end of an event, or when Flip must be listed again."""
         instants = [
             moment
             for item in self._store.events.values()
             for moment in (item.key.starts_at, item.key.ends_at)
             if moment > now
         ]
+        if self.events.list_again_at is not None and self.events.list_again_at > now:
+            instants.append(self.events.list_again_at)
         return min(instants, default=None)
 
     @callback
     def _at_instant(self, _instant: datetime) -> None:
-        self._store.forget_ended(dt_util.utcnow())
+        now = dt_util.utcnow()
+        self._store.forget_ended(now)
         self._listeners.notify()
+        # A retry due lists Flip anyway, when its time comes.
+        if self.events.listing_due(now) and self._unsub_retry is None:
+            self.async_request_reconcile()
 
     # Actions
 
@@ -454,8 +463,8 @@ class FlipDispatcher(DispatchTarget):
     ) -> Dispatched:
         try:
             async with self._lock:
-                if self.events.must_list:
-                    now = dt_util.utcnow()
+                now = dt_util.utcnow()
+                if self.events.must_list(now):
                     await self.events.async_sync(self._wanted(slots, now).windows, now)
                 existing = next(
                     (item for item in self._store.events.values() if item.key == key), None

@@ -1,17 +1,22 @@
 """Flip's events of one dispatch, exactly once: created, adopted, cancelled, withdrawn.
 
-Exactly once, across restarts, retries and crashes:
-- before a create is sent, its content is saved as an *intent*; once Flip has
-  answered, the event ID replaces the intent. A crash between the request and
-  the save leaves the intent behind.
-- on start-up, and whenever an answer was lost (a timeout, a 5xx, an
-  unreadable body), Flip's events are listed once before anything else, and
-  the events that match an intent or a wanted window exactly are adopted,
-  instead of being created again.
+Exactly once, across restarts, retries, crashes and a list that lags:
+- before a create is sent, its content is saved as an *intent*, with when it
+  was sent; once Flip has answered, the event ID replaces the intent. A crash
+  between the request and the save leaves the intent behind.
+- a create whose answer was lost (a timeout, a 5xx, an unreadable body) keeps
+  its intent: its window is in flight, not sent again, until Flip is listed
+  after the settle time (listing.py). Listed with it, the event is adopted;
+  still missing, the create did not happen, and the window is sent again.
+- on start-up Flip's events are listed once before anything else: the events
+  that match an intent or a wanted window exactly are adopted, instead of
+  being created again; a stored event Flip does not list yet is kept until its
+  settle time has passed, and Flip is listed again then.
+- twins of an event of ours that a listing shows are cancelled before they start.
 
 Only events this integration dispatched are ever cancelled: those in the
 store, which holds what it created, what its intents prove it sent, and what
-it adopted because it matched a wanted window exactly.
+it adopted because it matched a wanted window exactly, and their twins.
 """
 
 from __future__ import annotations
@@ -24,20 +29,21 @@ from typing import Any
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
 
 from ...api import (
     ApiError,
     AuthenticationError,
     FlipClient,
-    FlipEvent,
     InvalidIdError,
     NotFoundError,
     RequestError,
 )
 from ...const import LOGGER
 from .errors import may_have_happened
-from .plan import ORIGIN_WINDOW, Dispatched, EventKey
-from .store import DispatchStore, Intent
+from .listing import SETTLE_TIME, read_listing
+from .plan import Dispatched, EventKey, Intent
+from .store import DispatchStore
 
 # How long withdrawing every event may take, when a dispatch or an entry is removed.
 WITHDRAW_TIMEOUT = 60
@@ -55,8 +61,12 @@ class FlipEvents:
         """Work through client, keeping what is sent in store."""
         self.client = client
         self.store = store
-        # Listed before the first change, and again after an answer was lost.
+        # Listed before the first change.
         self.needs_listing = True
+        # When Flip must be listed again, to settle what it did not list yet.
+        self.list_again_at: datetime | None = None
+        # Sent in time, but Flip did not create them: sent again until they start.
+        self.resend: set[EventKey] = set()
         # Refusals of the key in a row: a few call for a repair.
         self.auth_failures = 0
         if store.not_before is not None:
@@ -72,44 +82,57 @@ class FlipEvents:
         self.auth_failures = 0
         return answer
 
-    @property
-    def must_list(self) -> bool:
+    def listing_due(self, now: datetime) -> bool:
+        """Say whether the settle time of something Flip did not list yet has passed."""
+        return self.list_again_at is not None and now >= self.list_again_at
+
+    def must_list(self, now: datetime) -> bool:
         """Say whether Flip must be listed before anything is sent."""
-        return self.needs_listing or bool(self.store.intents)
+        return self.needs_listing or self.listing_due(now)
+
+    @property
+    def in_flight(self) -> set[EventKey]:
+        """The keys of creates whose answer was lost: not sent again before they settle."""
+        return {intent.key for intent in self.store.intents}
+
+    def sent(self, now: datetime) -> set[EventKey]:
+        """Return the keys sent in time: held, in flight, or to send again before they start.
+
+        Their windows stay wanted however soon they start: the lead time was
+        met when they were first sent.
+        """
+        held = {item.key for item in self.store.events.values()}
+        return held | self.in_flight | {key for key in self.resend if key.starts_at > now}
 
     async def async_sync(self, wanted: Collection[EventKey], now: datetime) -> None:
-        """Catch up with Flip: list its events once and adopt what is ours."""
+        """Catch up with Flip: list its events once, adopt what is ours, cancel twins."""
         listed = await self._call(self.client.list_events())
-        events = self.store.events
-        present = {event.id for event in listed}
-        for event_id in [event_id for event_id in events if event_id not in present]:
-            # Cancelled in Flip by someone else, or ended and no longer listed.
-            del events[event_id]
-        free: dict[EventKey, list[FlipEvent]] = {}
-        for event in listed:
-            key = EventKey.of_event(event)
-            if event.id not in events and key is not None and key.ends_at > now:
-                free.setdefault(key, []).append(event)
-
-        def adopt(key: EventKey, origin: str) -> None:
-            if candidates := free.get(key):
-                event = candidates.pop(0)
-                LOGGER.debug("Adopting Flip event %s", event.id)
-                events[event.id] = Dispatched(event.id, key, origin)
-
-        for intent in self.store.intents:
-            adopt(intent.key, intent.origin)
-        self.store.intents.clear()
-        mapped = {item.key for item in events.values()}
-        for key in wanted:
-            if key not in mapped:
-                adopt(key, ORIGIN_WINDOW)
-        self.needs_listing = False
+        listing = read_listing(listed, self.store.events, self.store.intents, wanted, now)
+        for intent in listing.given_up:
+            LOGGER.info(
+                "Flip did not create the event from %s whose answer was lost",
+                intent.key.starts_at.isoformat(),
+            )
+        given_up = {intent.key for intent in listing.given_up}
+        self.resend = {key for key in self.resend | given_up if key.starts_at > now}
+        for event_id in listing.events.keys() - self.store.events.keys():
+            LOGGER.debug("Adopting Flip event %s", event_id)
+        self.store.events = listing.events
+        self.store.intents = list(listing.intents)
         await self.store.async_save()
+        for item in listing.duplicates:
+            LOGGER.info(
+                "Cancelling Flip event %s: it repeats an event of this dispatch", item.event_id
+            )
+            await self.async_cancel(item)
+        # Only now: twins not cancelled yet are listed again at the next attempt.
+        self.needs_listing = False
+        self.list_again_at = listing.list_again_at
 
     async def async_create(self, key: EventKey, origin: str) -> Dispatched:
         """Create one event, saving the intent before and the event ID after."""
-        intent = Intent(key, origin)
+        sent_at = dt_util.utcnow()
+        intent = Intent(key, origin, sent_at)
         self.store.intents.append(intent)
         await self.store.async_save()
         try:
@@ -123,14 +146,18 @@ class FlipEvents:
             )
         except ApiError as err:
             if may_have_happened(err):
-                self.needs_listing = True  # the intent stays until Flip is listed
+                # In flight: Flip is listed again once it must show the event.
+                settles_at = sent_at + SETTLE_TIME
+                if self.list_again_at is None or settles_at < self.list_again_at:
+                    self.list_again_at = settles_at
             else:
                 self.store.intents.remove(intent)
                 await self.store.async_save()
             raise
-        item = Dispatched(event.id, key, origin)
+        item = Dispatched(event.id, key, origin, dt_util.utcnow())
         self.store.events[event.id] = item
         self.store.intents.remove(intent)
+        self.resend.discard(key)
         await self.store.async_save()
         LOGGER.debug("Dispatched Flip event %s from %s", event.id, key.starts_at.isoformat())
         return item

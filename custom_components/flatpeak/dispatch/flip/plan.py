@@ -200,6 +200,21 @@ def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _opt_time(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_text(moment)
+
+
+def _read_time(value: Any) -> datetime | None:
+    """Read a stored instant; None when it is absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class Dispatched:
     """An event in Flip that this integration dispatched."""
@@ -207,10 +222,18 @@ class Dispatched:
     event_id: str
     key: EventKey
     origin: str
+    # When it was created, for as long as Flip's list may not show it yet;
+    # None when not known, which counts as long ago.
+    created_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the event as stored."""
-        return {"id": self.event_id, "origin": self.origin, "key": self.key.to_json()}
+        return {
+            "id": self.event_id,
+            "origin": self.origin,
+            "key": self.key.to_json(),
+            "created_at": _opt_time(self.created_at),
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
@@ -220,7 +243,34 @@ class Dispatched:
         origin = data.get("origin")
         if origin not in (ORIGIN_WINDOW, ORIGIN_ACTION):
             raise ValueError(f"a stored event has an unknown origin {origin!r}")
-        return cls(data["id"], EventKey.from_json(data.get("key")), origin)
+        key = EventKey.from_json(data.get("key"))
+        return cls(data["id"], key, origin, _read_time(data.get("created_at")))
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A create about to be sent: proof, after a crash or a lost answer, that the event is ours."""
+
+    key: EventKey
+    origin: str
+    # When the create was sent; None when not known, which counts as long ago.
+    sent_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the intent as stored."""
+        return {
+            "origin": self.origin,
+            "key": self.key.to_json(),
+            "sent_at": _opt_time(self.sent_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Read a stored intent; raise ValueError if it is not one."""
+        if not isinstance(data, dict) or data.get("origin") not in (ORIGIN_WINDOW, ORIGIN_ACTION):
+            raise ValueError("a stored intent has no valid origin")
+        key = EventKey.from_json(data.get("key"))
+        return cls(key, data["origin"], _read_time(data.get("sent_at")))
 
 
 @dataclass(frozen=True, slots=True)

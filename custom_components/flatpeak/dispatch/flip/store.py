@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ...const import DOMAIN, LOGGER, stored_deadline
-from .plan import ORIGIN_ACTION, ORIGIN_WINDOW, Dispatched, EventKey
+from .plan import Dispatched, EventKey, Intent
 
 STORAGE_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Intent:
-    """A create about to be sent: proof, after a crash, that the event is ours."""
-
-    key: EventKey
-    origin: str
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the intent as stored."""
-        return {"origin": self.origin, "key": self.key.to_json()}
-
-    @classmethod
-    def from_json(cls, data: Any) -> Self:
-        """Read a stored intent; raise ValueError if it is not one."""
-        if not isinstance(data, dict) or data.get("origin") not in (ORIGIN_WINDOW, ORIGIN_ACTION):
-            raise ValueError("a stored intent has no valid origin")
-        return cls(EventKey.from_json(data.get("key")), data["origin"])
 
 
 class DispatchStore:
@@ -50,11 +31,18 @@ class DispatchStore:
         self.not_before: datetime | None = None
 
     async def async_load(self) -> None:
-        """Read what was stored, leaving out (and logging) what cannot be read."""
+        """Read what was stored, leaving out (and logging) what cannot be read.
+
+        A creation or sending time that is unknown (a store of an earlier
+        version) or ahead of the clock (a clock set back) counts from now: what
+        Flip may not list yet is neither forgotten nor sent again before it
+        has had the settle time to appear.
+        """
         stored = await self._store.async_load()
         if not isinstance(stored, dict):
             return
-        self.not_before = stored_deadline(stored.get("not_before"), dt_util.utcnow())
+        now = dt_util.utcnow()
+        self.not_before = stored_deadline(stored.get("not_before"), now)
         for name, reader in (
             ("events", Dispatched.from_json),
             ("intents", Intent.from_json),
@@ -68,9 +56,10 @@ class DispatchStore:
                     LOGGER.warning("Ignoring a stored Flip dispatch record: %s", err)
                     continue
                 if isinstance(value, Dispatched):
-                    self.events[value.event_id] = value
+                    created_at = _no_later(value.created_at, now)
+                    self.events[value.event_id] = replace(value, created_at=created_at)
                 elif isinstance(value, Intent):
-                    self.intents.append(value)
+                    self.intents.append(replace(value, sent_at=_no_later(value.sent_at, now)))
                 elif isinstance(value, EventKey):
                     self.cancelled.add(value)
 
@@ -92,11 +81,17 @@ class DispatchStore:
         await self._store.async_remove()
 
     def forget_ended(self, now: datetime) -> None:
-        """Forget events and cancellations whose time has passed.
+        """Forget events, intents and cancellations whose time has passed.
 
         Not written at once: an ended event read back is forgotten again, and
         a delayed write could land after a newer dispatcher's after a reload.
         """
         for event_id in [i.event_id for i in self.events.values() if i.key.ends_at <= now]:
             del self.events[event_id]
+        self.intents = [intent for intent in self.intents if intent.key.ends_at > now]
         self.cancelled = {key for key in self.cancelled if key.ends_at > now}
+
+
+def _no_later(moment: datetime | None, now: datetime) -> datetime:
+    """Return a stored instant, or now when it is unknown or later."""
+    return now if moment is None or moment > now else moment
