@@ -2,9 +2,9 @@
 
 One entry runs against the sandbox. A schedule of 7 days of 48 half-hour slots (one
 session a day) is handed to the schedule coordinator as its fetch would hand it: parsed
-by the API models from the wire document, set as the coordinator's data (each entity
-whose state changed writes it, the later ones on later turns of the event loop, building
-the plan of `schedule.py` on the way) and the boundary timer armed. `time.process_time`
+by the API models from the wire document, set as the coordinator's data (the writer
+writes every entity that reads the schedule, in one callback, building the plan of
+`schedule.py` on the way, and sets its timer for the next instant). `time.process_time`
 is read around that, until Home Assistant is idle again, with no request in it. Two schedules
 alternate, so that every update changes the plan and the states. Then the
 `calendar.get_events` action for the week is timed the same way.
@@ -69,7 +69,7 @@ async def test_cpu_per_update(
     await hass.async_block_till_done()
     coordinator = entry.runtime_data.schedule
     (calendar,) = entity_ids(hass, [sandbox.device_id], "calendar", "charging_windows")
-    listeners = len(coordinator._listeners)
+    listeners = sum(coordinator in e.reads for e in entry.runtime_data.writer._entities)
 
     # A fetch hands over a document freshly decoded from JSON.
     wires = [json.dumps(document) for document in documents]
