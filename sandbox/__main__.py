@@ -41,6 +41,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def devices(sb: Sandbox) -> list[tuple[str, str, str]]:
+    """Return each demo device's label, ID, and what it is."""
+    labels = {
+        sb.device_id: "Battery ID",
+        sb.ev_charger_id: "EV charger ID",
+        sb.heat_pump_id: "Heat pump ID",
+    }
+    found = []
+    for device_id in sb.device_ids:
+        device = sb.flatpeak.devices[device_id]
+        name = f"{device.manufacturer} {device.model_name}"
+        spec = device.charge_spec()
+        power = f", {spec.power_kw:g} kW" if spec else ""
+        found.append((labels[device_id], device_id, f"{name}{power}"))
+    return found
+
+
 def banner(sb: Sandbox, base_url: str) -> str:
     """Return the text that tells a user which credentials to use."""
     lines = [
@@ -50,8 +67,8 @@ def banner(sb: Sandbox, base_url: str) -> str:
         f"  Account ID         {sb.account_id}",
         f"  API key (test)     {sb.api_key}",
         f"  API key (live)     {sb.live_api_key}",
-        f"  Device ID          {sb.device_id}",
         f"  Location ID        {sb.location_id}",
+        *(f"  {label:<18} {device_id}  ({about})" for label, device_id, about in devices(sb)),
         "",
         f"  Flip API URL       {base_url}",
         f"  Flip API key       {sb.flip_api_key}",
@@ -60,7 +77,11 @@ def banner(sb: Sandbox, base_url: str) -> str:
         f"  Admin              {base_url}/_sandbox/state",
     ]
     if sb.demo:
-        lines.append("  Demo               the first charging slot starts in about 2 min")
+        lines += [
+            "  Demo               the battery's and the heat pump's first charging slots",
+            "                     start in about 2 min, the EV charger's once its car is",
+            "                     plugged in (18:00 to 07:30): each device has its own plan",
+        ]
     return "\n".join(lines)
 
 

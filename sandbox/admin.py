@@ -10,8 +10,11 @@
     POST   /_sandbox/tokens/expire  every bearer issued so far answers 401
     POST   /_sandbox/tariff         {"element": "commodity_import", "status": "PENDING"}
     POST   /_sandbox/device_state   {"soc_percent": n, "target_percent": n, "device_id"?}
-    POST   /_sandbox/schedule       {"data": [sessions]} and/or {"shift_s": n}
-    DELETE /_sandbox/schedule       computed sessions again, no shift
+    POST   /_sandbox/schedule       {"data": [sessions]} and/or {"shift_s": n}, for
+                                    every device, or one with "device_id"
+    DELETE /_sandbox/schedule       computed sessions again, no shift, for every
+                                    device; with ?device_id= that device's own
+                                    override and shift are dropped
     POST   /_sandbox/keys           {"add": key} or {"revoke": key}
     GET    /_sandbox/flip/events    Flip events held, cancelled ones flagged
     POST   /_sandbox/flip/list_lag  {"list_lag_s": n}: GET /v1/events leaves out
@@ -124,24 +127,34 @@ def admin_routes(sb: Sandbox) -> list[web.RouteDef]:
             {"device_state": sb.flatpeak.device_state(device_id or sb.device_id)}
         )
 
+    def known_device(value: object) -> str | None:
+        if value is not None and value not in sb.flatpeak.devices:
+            raise AdminError(f"unknown device {value}")
+        return value if isinstance(value, str) else None
+
     async def set_schedule(request: web.Request) -> web.Response:
         body = await _object(request)
-        if "data" in body:
-            if not isinstance(body["data"], list):
-                raise AdminError("data must be a list of sessions")
-            sb.set_schedule_override(body["data"])
-        if "shift_s" in body:
-            if not is_number(body["shift_s"]):
-                raise AdminError("shift_s must be a number of seconds")
-            sb.shift_schedule(timedelta(seconds=body["shift_s"]))
+        device_id = known_device(body.get("device_id"))
         if "data" not in body and "shift_s" not in body:
             raise AdminError("give data (sessions) and/or shift_s (seconds)")
-        return web.json_response(sb.state()["schedule"])
+        if "data" in body and not isinstance(body["data"], list):
+            raise AdminError("data must be a list of sessions")
+        if "shift_s" in body and not is_number(body["shift_s"]):
+            raise AdminError("shift_s must be a number of seconds")
+        if "data" in body:
+            sb.set_schedule_override(body["data"], device_id)
+        if "shift_s" in body:
+            sb.shift_schedule(timedelta(seconds=body["shift_s"]), device_id)
+        return web.json_response(sb.schedule_state())
 
     async def reset_schedule(request: web.Request) -> web.Response:
-        sb.set_schedule_override(None)
-        sb.shift_schedule(timedelta(0))
-        return web.json_response(sb.state()["schedule"])
+        device_id = known_device(request.query.get("device_id"))
+        if device_id is None:
+            sb.set_schedule_override(None)
+            sb.shift_schedule(timedelta(0))
+        else:
+            sb.flatpeak.forget_device_schedule(device_id)
+        return web.json_response(sb.schedule_state())
 
     async def change_keys(request: web.Request) -> web.Response:
         body = await _object(request)

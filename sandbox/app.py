@@ -18,7 +18,16 @@ from .admin import ADMIN_PREFIX, admin_routes
 from .clock import Clock
 from .common import Api, ApiError, IdFactory, JsonDict, Reply, RouteSpec, iso_z
 from .faults import FLATPEAK_ROUTES, FLIP_ROUTES, TRANSFORM_KINDS, Fault, FaultQueue, reshape
-from .flatpeak import API_KEY, DEVICE_ID, LIVE_API_KEY, LOCATION_ID, FlatpeakCloud
+from .flatpeak import (
+    API_KEY,
+    DEMO_DEVICE_IDS,
+    DEVICE_ID,
+    EV_CHARGER_ID,
+    HEAT_PUMP_ID,
+    LIVE_API_KEY,
+    LOCATION_ID,
+    FlatpeakCloud,
+)
 from .flip import FLIP_API_KEY, FLIP_PROGRAM_ID, FlipCloud
 from .tariff import PriceModel
 
@@ -162,6 +171,21 @@ class Sandbox:
         return DEVICE_ID
 
     @property
+    def ev_charger_id(self) -> str:
+        """Return the id of the demo EV charger."""
+        return EV_CHARGER_ID
+
+    @property
+    def heat_pump_id(self) -> str:
+        """Return the id of the demo heat pump."""
+        return HEAT_PUMP_ID
+
+    @property
+    def device_ids(self) -> tuple[str, ...]:
+        """Return the ids of the account's demo devices: battery, EV charger, heat pump."""
+        return DEMO_DEVICE_IDS
+
+    @property
     def location_id(self) -> str:
         """Return the id of the demo location."""
         return LOCATION_ID
@@ -253,13 +277,21 @@ class Sandbox:
         """Store a device state (the demo battery unless `device_id` is given)."""
         self.flatpeak.set_device_state(soc_percent, target_percent, device_id or DEVICE_ID)
 
-    def set_schedule_override(self, data: list[Any] | None) -> None:
-        """Serve these sessions (wire format) verbatim; None computes them again."""
-        self.flatpeak.schedule_override = None if data is None else json.loads(json.dumps(data))
+    def set_schedule_override(self, data: list[Any] | None, device_id: str | None = None) -> None:
+        """Serve these sessions (wire format) verbatim; None computes them again.
 
-    def shift_schedule(self, offset: timedelta) -> None:
-        """Move every served session and slot time by `offset` (not cumulative)."""
-        self.flatpeak.schedule_shift = offset
+        Without `device_id`, every device is served them (and loses an
+        override of its own); with it, only that device, whatever the others get.
+        """
+        self.flatpeak.set_schedule_override(data, device_id)
+
+    def shift_schedule(self, offset: timedelta, device_id: str | None = None) -> None:
+        """Move served session and slot times by `offset` (not cumulative).
+
+        Without `device_id`, every device's (and a shift of its own is
+        dropped); with it, only that device's.
+        """
+        self.flatpeak.shift_schedule(offset, device_id)
 
     @property
     def flip_events(self) -> list[JsonDict]:
@@ -279,6 +311,8 @@ class Sandbox:
                 "live_api_key": self.live_api_key,
                 "keys": sorted(self.flatpeak.keys),
                 "device_id": self.device_id,
+                "ev_charger_id": self.ev_charger_id,
+                "heat_pump_id": self.heat_pump_id,
                 "location_id": self.location_id,
                 "default_version": self.flatpeak.default_version,
                 "token_lifetime_s": self.token_lifetime_s,
@@ -290,12 +324,29 @@ class Sandbox:
                 "program_id": self.flip_program_id,
             },
             "device_state": self.flatpeak.device_state(),
-            "schedule": {
-                "override": self.flatpeak.schedule_override is not None,
-                "shift_s": self.flatpeak.schedule_shift.total_seconds(),
+            "device_states": {
+                device_id: self.flatpeak.device_state(device_id)
+                for device_id in self.flatpeak.devices
             },
+            "schedule": self.schedule_state(),
             "faults": [fault.to_dict() for fault in self.faults],
             "request_counts": self.request_counts,
+        }
+
+    def schedule_state(self) -> JsonDict:
+        """Return the override and shift served to every device, then to each device with its own."""
+        flatpeak = self.flatpeak
+        own = sorted({*flatpeak.device_overrides, *flatpeak.device_shifts})
+        return {
+            "override": flatpeak.schedule_override is not None,
+            "shift_s": flatpeak.schedule_shift.total_seconds(),
+            "devices": {
+                device_id: {
+                    "override": flatpeak.override_for(device_id) is not None,
+                    "shift_s": flatpeak.shift_for(device_id).total_seconds(),
+                }
+                for device_id in own
+            },
         }
 
     # ----------------------------------------------------------------- serving

@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 import hashlib
 import hmac
 import json
 import math
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -35,12 +35,24 @@ from .common import (
     parse_aware,
     read_json,
 )
-from .tariff import PERIOD, PriceModel, Session, price_periods, schedule_by_soc
+from .tariff import (
+    ALWAYS_AVAILABLE,
+    PERIOD,
+    Availability,
+    PriceModel,
+    Session,
+    price_periods,
+    schedule_by_soc,
+)
 
 ACCOUNT_ID = "acc_5b1d5a7e9c0f4e2a8d3b6c71"
 API_KEY = "sk_test_5f2c9e1b7a3d4c68b0e1f2a3"
 LIVE_API_KEY = "sk_live_8c4e2a6f1b9d3e57a0c2d4f6"
 DEVICE_ID = "dev_5b1d5a7e9c0f4e2a8d3b6c72"
+EV_CHARGER_ID = "dev_5b1d5a7e9c0f4e2a8d3b6c77"
+HEAT_PUMP_ID = "dev_5b1d5a7e9c0f4e2a8d3b6c78"
+# The account's devices as created, battery first (the list shows them newest first).
+DEMO_DEVICE_IDS: tuple[str, ...] = (DEVICE_ID, EV_CHARGER_ID, HEAT_PUMP_ID)
 LOCATION_ID = "loc_5b1d5a7e9c0f4e2a8d3b6c73"
 CUSTOMER_ID = "cus_5b1d5a7e9c0f4e2a8d3b6c74"
 
@@ -70,6 +82,17 @@ DETAILED_STATUSES = ("CONNECTED", "ERROR")
 
 DEFAULT_SOC_PERCENT = 20.0
 DEFAULT_TARGET_PERCENT = 90.0
+
+# An EV charger's car is plugged in from the evening until the morning; it
+# must be charged by half past seven.
+EV_AVAILABILITY = Availability(ready_by=(time(7, 30),), plug_in=time(18, 0))
+# A heat pump's hot-water store must be hot for the morning and the evening.
+HEAT_PUMP_AVAILABILITY = Availability(ready_by=(time(6, 30), time(17, 30)))
+
+# How much electricity heats a litre of the hot-water store through its working
+# range: 4.186 kJ per litre and kelvin, a 45 K lift, a coefficient of performance of 3.
+STORE_KWH_PER_LITRE = 4.186 / 3600 * 45 / 3
+
 MAX_PRICE_WINDOW = timedelta(days=90)
 LOGO_URL = "https://s.flatpeak.com/83b06a60e38c2.png"
 _TOKEN_SECRET = b"flatpeak-sandbox-signing-key"
@@ -172,9 +195,23 @@ class DeviceState:
     extra: JsonDict = field(default_factory=dict)
 
 
+class ChargeSpec(NamedTuple):
+    """What the schedule by state of charge needs to know of a device."""
+
+    capacity_kwh: float
+    power_kw: float
+    availability: Availability = ALWAYS_AVAILABLE
+
+
 @dataclass
 class Device:
-    """A registered device, kept in the busbar input form."""
+    """A registered device, kept in the busbar input form.
+
+    `blocks` holds yotta property blocks the busbar form has no field for
+    (a heat pump's), served as they are. `availability` and `default_state`
+    (SoC and target percentages until a state is submitted) shape its
+    schedule by state of charge.
+    """
 
     id: str
     seq: int
@@ -189,13 +226,19 @@ class Device:
     last_seen: datetime
     vpp_participation: JsonDict | None = None
     state: DeviceState | None = None
+    blocks: JsonDict = field(default_factory=dict)
+    availability: Availability = ALWAYS_AVAILABLE
+    default_state: tuple[float, float] = (DEFAULT_SOC_PERCENT, DEFAULT_TARGET_PERCENT)
 
     def _prop(self, name: str) -> float | None:
         value = self.properties.get(name)
         return float(value) if is_number(value) else None
 
     def battery(self) -> JsonDict | None:
-        """Return the yotta `battery` block derived from the busbar properties."""
+        """Return the yotta `battery` block derived from the busbar properties.
+
+        An EV charger's capacity is its car's: the charger has no battery.
+        """
         capacity = self._prop("capacity_kwh")
         if capacity is None or self.type in ("EV_CHARGER", "PV_SYSTEM"):
             return None
@@ -210,15 +253,28 @@ class Device:
             "round_trip_efficiency": 0.9,
         }
 
-    def charge_spec(self) -> tuple[float, float] | None:
-        """Return (capacity kWh, charge power kW) when both are known."""
-        if self.battery() is None:
+    def charge_spec(self) -> ChargeSpec | None:
+        """Return what its schedule is computed from, when that is known.
+
+        A battery: its capacity and charge power. An EV charger: its car's
+        battery (`capacity_kwh`) and its own power. A heat pump: the
+        electricity that heats its hot-water store, at its maximum power.
+        """
+        heat_pump = self.blocks.get("heat_pump")
+        capacity: float | None
+        power: float | None
+        if isinstance(heat_pump, dict):
+            litres = heat_pump.get("thermal_storage_litres")
+            capacity = litres * STORE_KWH_PER_LITRE if is_number(litres) else None
+            power = heat_pump.get("max_power_kw")
+        elif self.type == "EV_CHARGER" or self.battery() is not None:
+            capacity = self._prop("capacity_kwh")
+            power = self._prop("power_rating_import_kwh")
+        else:
             return None
-        capacity = self._prop("capacity_kwh")
-        power = self._prop("power_rating_import_kwh")
-        if not capacity or not power:
+        if not capacity or not is_number(power) or power <= 0:
             return None
-        return capacity, power
+        return ChargeSpec(capacity, float(power), self.availability)
 
     def yotta_properties(self) -> JsonDict:
         """Return the yotta `properties`: only the subsystems the device has."""
@@ -250,6 +306,7 @@ class Device:
                 "phase_switching": False,
                 "v2g_capable": bool(export),
             }
+        props.update(json.loads(json.dumps(self.blocks)))
         props["install_date"] = self.properties.get("install_date")
         return props
 
@@ -380,7 +437,7 @@ class FlatpeakCloud:
         prices: PriceModel,
         token_lifetime_s: int = 3600,
     ) -> None:
-        """Create the account with its demo location and battery."""
+        """Create the account with its demo location, battery, EV charger and heat pump."""
         self.clock = clock
         self.ids = ids
         self.prices = prices
@@ -388,8 +445,11 @@ class FlatpeakCloud:
         self.account_id = ACCOUNT_ID
         self.default_version = DEFAULT_VERSION
         self.keys: set[str] = {API_KEY, LIVE_API_KEY}
+        # Served to every device; a device's own override or shift comes first.
         self.schedule_override: list[Any] | None = None
         self.schedule_shift = timedelta(0)
+        self.device_overrides: dict[str, list[Any]] = {}
+        self.device_shifts: dict[str, timedelta] = {}
         self._tokens: dict[str, Token] = {}
         self._seq = 0
         self.locations: dict[str, Location] = {
@@ -439,6 +499,53 @@ class FlatpeakCloud:
             "telemetry_active": True,
             "control_active": True,
         }
+        # A 7.4 kW single-phase charger; its car holds 60 kWh and comes home
+        # at 35 %, to leave at 80 %.
+        self._add_device(
+            {
+                "reference_id": "SANDBOX-EV-CHARGER-1",
+                "type": "EV_CHARGER",
+                "locations": [LOCATION_ID],
+                "manufacturer": "Voltline",
+                "model_code": "VLSPRINT7",
+                "model_name": "Sprint 7",
+                "properties": {
+                    "power_rating_import_kwh": 7.4,
+                    "capacity_kwh": 60.0,
+                    "install_date": "2025-11-07T06:10:00Z",
+                },
+            },
+            device_id=EV_CHARGER_ID,
+            created=_CREATED + timedelta(minutes=40),
+            default_state=(35.0, 80.0),
+        )
+        # A 3 kW heat pump with a 200-litre hot-water store (about 3.5 kWh of
+        # electricity from cold to hot), a quarter hot, to be heated full.
+        self._add_device(
+            {
+                "reference_id": "SANDBOX-HEAT-PUMP-1",
+                "type": "OTHER",
+                "locations": [LOCATION_ID],
+                "manufacturer": "Borealis Heat",
+                "model_code": "BHAURORA6",
+                "model_name": "Aurora 6",
+                "properties": {
+                    "power_rating_import_kwh": 3.0,
+                    "install_date": "2025-11-07T06:20:00Z",
+                },
+            },
+            device_id=HEAT_PUMP_ID,
+            created=_CREATED + timedelta(minutes=50),
+            blocks={
+                "heat_pump": {
+                    "max_power_kw": 3.0,
+                    "min_power_kw": 0.8,
+                    "thermal_storage_litres": 200,
+                }
+            },
+            availability=HEAT_PUMP_AVAILABILITY,
+            default_state=(25.0, 100.0),
+        )
 
     # ------------------------------------------------------------------ controls
 
@@ -492,18 +599,16 @@ class FlatpeakCloud:
         for value in (soc_percent, target_percent):
             if not is_number(value) or not 0 <= value <= 100:
                 raise ValueError("percentages must be numbers from 0 to 100")
-        device = self.devices[device_id]
+        device = self._known_device(device_id)
         device.state = DeviceState(self.clock.now(), float(soc_percent), float(target_percent))
 
     def device_state(self, device_id: str = DEVICE_ID) -> JsonDict:
-        """Return the state the schedule is computed from."""
-        state = self.devices[device_id].state
+        """Return the state the schedule is computed from (the device's default until one is sent)."""
+        device = self._known_device(device_id)
+        state = device.state
         if state is None:
-            return {
-                "submitted": False,
-                "soc_percent": DEFAULT_SOC_PERCENT,
-                "target_percent": DEFAULT_TARGET_PERCENT,
-            }
+            soc, target = device.default_state
+            return {"submitted": False, "soc_percent": soc, "target_percent": target}
         return {
             "submitted": True,
             "time": iso_z(state.time),
@@ -511,6 +616,56 @@ class FlatpeakCloud:
             "target_percent": state.target_percent,
             **state.extra,
         }
+
+    def set_schedule_override(self, data: list[Any] | None, device_id: str | None = None) -> None:
+        """Serve these sessions (wire format) verbatim; None computes them again.
+
+        Without device_id it applies to every device, replacing their own
+        overrides; with one, to that device only, before the shared one.
+        """
+        copied = None if data is None else json.loads(json.dumps(data))
+        if device_id is None:
+            self.schedule_override = copied
+            self.device_overrides.clear()
+        elif copied is None:
+            self._known_device(device_id)
+            self.device_overrides.pop(device_id, None)
+        else:
+            self._known_device(device_id)
+            self.device_overrides[device_id] = copied
+
+    def shift_schedule(self, offset: timedelta, device_id: str | None = None) -> None:
+        """Move served session and slot times by `offset` (not cumulative).
+
+        Without device_id it applies to every device, replacing their own
+        shifts; with one, to that device only, before the shared one.
+        """
+        if device_id is None:
+            self.schedule_shift = offset
+            self.device_shifts.clear()
+        else:
+            self._known_device(device_id)
+            self.device_shifts[device_id] = offset
+
+    def forget_device_schedule(self, device_id: str) -> None:
+        """Drop a device's own override and shift: it is served what every device is."""
+        self._known_device(device_id)
+        self.device_overrides.pop(device_id, None)
+        self.device_shifts.pop(device_id, None)
+
+    def override_for(self, device_id: str) -> list[Any] | None:
+        """Return the sessions served to a device instead of computed ones, if any."""
+        return self.device_overrides.get(device_id, self.schedule_override)
+
+    def shift_for(self, device_id: str) -> timedelta:
+        """Return how far a device's served sessions are moved."""
+        return self.device_shifts.get(device_id, self.schedule_shift)
+
+    def _known_device(self, device_id: str) -> Device:
+        device = self.devices.get(device_id)
+        if device is None:
+            raise ValueError(f"unknown device {device_id!r}")
+        return device
 
     # ------------------------------------------------------------- API surface
 
@@ -649,8 +804,14 @@ class FlatpeakCloud:
         *,
         device_id: str | None = None,
         created: datetime | None = None,
+        blocks: JsonDict | None = None,
+        availability: Availability | None = None,
+        default_state: tuple[float, float] = (DEFAULT_SOC_PERCENT, DEFAULT_TARGET_PERCENT),
     ) -> Device:
+        """Register a device; an EV charger is available from the evening unless told otherwise."""
         created = created or self.clock.now()
+        if availability is None:
+            availability = EV_AVAILABILITY if body["type"] == "EV_CHARGER" else ALWAYS_AVAILABLE
         self._seq += 1
         device = Device(
             id=device_id or self.ids.hex_id("dev"),
@@ -664,6 +825,9 @@ class FlatpeakCloud:
             properties=dict(body.get("properties") or {}),
             time_created=created,
             last_seen=created,
+            blocks=dict(blocks or {}),
+            availability=availability,
+            default_state=default_state,
         )
         self.devices[device.id] = device
         return device
@@ -993,7 +1157,6 @@ class FlatpeakCloud:
                 "device_properties_missing",
                 f"Device {device.id} has no battery capacity or charge power",
             )
-        capacity_kwh, power_kw = spec
         state = self.device_state(device.id)
         now = self.clock.now()
         sessions = schedule_by_soc(
@@ -1001,17 +1164,19 @@ class FlatpeakCloud:
             now,
             soc_percent=state["soc_percent"],
             target_percent=state["target_percent"],
-            capacity_kwh=capacity_kwh,
-            power_kw=power_kw,
+            capacity_kwh=spec.capacity_kwh,
+            power_kw=spec.power_kw,
             horizon_h=horizon,
+            availability=spec.availability,
         )
         data: list[Any]
-        if self.schedule_override is not None:
-            data = json.loads(json.dumps(self.schedule_override))
+        override = self.override_for(device.id)
+        if override is not None:
+            data = json.loads(json.dumps(override))
         else:
             data = [session_to_wire(session) for session in sessions]
-        if self.schedule_shift:
-            data = shift_wire_sessions(data, self.schedule_shift)
+        if shift := self.shift_for(device.id):
+            data = shift_wire_sessions(data, shift)
         echoed = _format_horizon(horizon if horizon is not None else 24.0)
         return Reply(
             200,

@@ -61,6 +61,30 @@ _EPSILON_WH = 1e-6
 
 
 @dataclass(frozen=True)
+class Availability:
+    """When a device can take energy, on the location's wall clock.
+
+    Each session ends at the next of the `ready_by` times (the device must be
+    charged by then). Without `plug_in`, a session starts where the one
+    before ended, so the device is always available; with it, a session
+    starts no earlier than the last `plug_in` time before its end (an EV
+    plugged in for the evening, gone in the morning).
+    """
+
+    ready_by: tuple[time, ...] = (DEPARTURE,)
+    plug_in: time | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse an availability with no session end."""
+        if not self.ready_by:
+            raise ValueError("an availability needs at least one ready_by time")
+
+
+# A home battery: always available, charged by the morning departure.
+ALWAYS_AVAILABLE = Availability()
+
+
+@dataclass(frozen=True)
 class PriceDip:
     """An import price override for [start, end), used to shape demo prices."""
 
@@ -199,22 +223,41 @@ def next_local_time(after: datetime, at: time, tz: tzinfo) -> datetime:
     return candidate.astimezone(UTC)
 
 
+def last_local_time(before: datetime, at: time, tz: tzinfo) -> datetime:
+    """Return the last moment strictly before `before` when local time is `at`."""
+    local_date = before.astimezone(tz).date()
+    candidate = datetime.combine(local_date, at, tzinfo=tz)
+    if candidate >= before:
+        candidate = datetime.combine(local_date - timedelta(days=1), at, tzinfo=tz)
+    return candidate.astimezone(UTC)
+
+
 def session_bounds(
-    now: datetime, horizon_h: float, tz: tzinfo = LOCAL_TZ
+    now: datetime,
+    horizon_h: float,
+    tz: tzinfo = LOCAL_TZ,
+    availability: Availability = ALWAYS_AVAILABLE,
 ) -> list[tuple[datetime, datetime]]:
     """Return the availability sessions within the horizon.
 
-    The first runs from now (rounded down to the minute) to the next 07:00
-    local time, each later one from 07:00 to 07:00; all are clipped to
-    now + horizon.
+    Always available (the default), the first runs from now (rounded down
+    to the minute) to the next 07:00 local time, each later one from 07:00 to
+    07:00. Other availabilities end sessions at each of their `ready_by`
+    times, and start them at `plug_in` when they have one. All are clipped to
+    now + horizon; a session that would start after the horizon is left out.
     """
     start = now.astimezone(UTC).replace(second=0, microsecond=0)
     horizon_end = start + timedelta(hours=horizon_h)
     bounds: list[tuple[datetime, datetime]] = []
     while start < horizon_end:
-        end = min(next_local_time(start, DEPARTURE, tz), horizon_end)
-        bounds.append((start, end))
-        start = end
+        ready = min(next_local_time(start, at, tz) for at in availability.ready_by)
+        begin = start
+        if availability.plug_in is not None:
+            begin = max(start, last_local_time(ready, availability.plug_in, tz))
+        end = min(ready, horizon_end)
+        if begin < end:
+            bounds.append((begin, end))
+        start = ready
     return bounds
 
 
@@ -286,17 +329,20 @@ def schedule_by_soc(
     capacity_kwh: float,
     power_kw: float,
     horizon_h: float | None = None,
+    availability: Availability = ALWAYS_AVAILABLE,
 ) -> list[Session]:
     """Compute the charging sessions for a device from its state of charge.
 
     Every session needs (target - SoC) % of the capacity: after each departure
     the battery is assumed to come back at the same state of charge.
-    Sessions that need no energy are left out.
+    Sessions that need no energy are left out. `availability` says when the
+    device can charge (see `session_bounds`).
     """
     energy_wh = max(0.0, target_percent - soc_percent) / 100 * capacity_kwh * 1000
     power_w = round(power_kw * 1000)
     sessions: list[Session] = []
-    for start, end in session_bounds(now, clamp_horizon(horizon_h), model.tz):
+    bounds = session_bounds(now, clamp_horizon(horizon_h), model.tz, availability)
+    for start, end in bounds:
         periods = price_periods(model, start, end, "IMPORT", now)
         session = plan_session(start, end, periods, energy_wh, power_w)
         if session is not None:

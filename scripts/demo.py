@@ -56,7 +56,7 @@ DISCOVERY_NOTIFICATION_ID: Final = "config_entry_discovery"
 FAILED_ENTRY_STATES: Final = frozenset({"setup_error", "migration_error", "failed_unload"})
 
 # The demo battery's state of charge (an input_number of config/configuration.yaml),
-# linked in the integration's options so that moving it re-plans the charging.
+# linked in the battery device's settings so that moving it re-plans the charging.
 DEMO_BATTERY: Final = "input_number.demo_battery_state_of_charge"
 SOC_OPTION: Final = "soc_entity"
 SYNC_SUFFIX: Final = "_state_of_charge_sync"
@@ -457,17 +457,13 @@ async def wait_until_running(hass: Hass, within: float) -> dict[str, Any]:
 
 
 def flatpeak_plan(sandbox_url: str) -> FlowPlan:
-    """Return the answers to the Flatpeak config flow for the sandbox's account."""
-    from sandbox import ACCOUNT_ID, API_KEY, DEVICE_ID
+    """Return the answers to the Flatpeak config flow: the sandbox's account, all its devices."""
+    from sandbox import ACCOUNT_ID, API_KEY, DEMO_DEVICE_IDS
 
     return {
-        "user": "connect",
-        "connect": {
-            "api_key": API_KEY,
-            "account_id": ACCOUNT_ID,
-            "device_id": DEVICE_ID,
-            "advanced": {"url": sandbox_url},
-        },
+        "user": {"api_key": API_KEY, "account_id": ACCOUNT_ID, "advanced": {"url": sandbox_url}},
+        "devices": "pick",
+        "pick": {"devices": list(DEMO_DEVICE_IDS)},
     }
 
 
@@ -578,9 +574,8 @@ async def wait_until_loaded(hass: Hass, entry_id: str, within: float) -> dict[st
     return entry
 
 
-async def registry(hass: Hass, entry_id: str) -> list[dict[str, Any]]:
-    """Return the entity registry entries of a config entry (over the websocket API)."""
-    step = "listing the integration's entities"
+async def websocket_call(hass: Hass, step: str, command: dict[str, Any]) -> Any:
+    """Send one command over Home Assistant's websocket API; return its result."""
     ws_url = f"{hass.url.replace('http', 'ws', 1)}/api/websocket"
     try:
         async with hass.session.ws_connect(ws_url) as ws:
@@ -589,13 +584,21 @@ async def registry(hass: Hass, entry_id: str) -> list[dict[str, Any]]:
             auth = await ws.receive_json()
             if auth.get("type") != "auth_ok":
                 raise StepError(step, "the websocket refused the token", json.dumps(auth))
-            await ws.send_json({"id": 1, "type": "config/entity_registry/list"})
+            await ws.send_json({"id": 1, **command})
             answer = await ws.receive_json()
     except aiohttp.ClientError as err:
         raise StepError(step, f"websocket failed: {err!r}") from err
     if not answer.get("success"):
-        raise StepError(step, "config/entity_registry/list failed", json.dumps(answer))
-    return [e for e in answer["result"] if e.get("config_entry_id") == entry_id]
+        raise StepError(step, f"{command['type']} failed", json.dumps(answer))
+    return answer["result"]
+
+
+async def registry(hass: Hass, entry_id: str) -> list[dict[str, Any]]:
+    """Return the entity registry entries of a config entry (over the websocket API)."""
+    found = await websocket_call(
+        hass, "listing the integration's entities", {"type": "config/entity_registry/list"}
+    )
+    return [e for e in found if e.get("config_entry_id") == entry_id]
 
 
 # ---------------------------------------------------------------------------------------
@@ -614,34 +617,45 @@ async def add_integration(hass: Hass, sandbox_url: str) -> dict[str, Any]:
     return entry
 
 
-def current_options(result: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the values an options form shows, so that posting them changes nothing."""
+def current_values(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the values a form shows, so that posting them changes nothing."""
     values: dict[str, Any] = {}
     for field in result.get("data_schema") or []:
-        suggested = (field.get("description") or {}).get("suggested_value")
-        if suggested is not None:
-            values[str(field["name"])] = suggested
+        shown = (field.get("description") or {}).get("suggested_value", field.get("default"))
+        if shown is not None:
+            values[str(field["name"])] = shown
     return values
 
 
 async def link_battery(hass: Hass, entry_id: str, within: float = 60) -> None:
-    """Link the demo battery's state of charge in the entry's options."""
-    step = "options flow: linking the demo battery"
-    result = await hass.request(
-        step, "POST", "/api/config/config_entries/options/flow", json_body={"handler": entry_id}
+    """Link the demo battery's state of charge in the battery device's settings."""
+    from sandbox import DEVICE_ID
+
+    step = "reconfiguring the battery: linking its state of charge"
+    subentries = await websocket_call(
+        hass, step, {"type": "config_entries/subentries/list", "entry_id": entry_id}
     )
-    if result.get("type") != "form":
-        raise StepError(step, f"expected the options form, got {result.get('type')!r}")
-    answer = {**current_options(result), SOC_OPTION: DEMO_BATTERY}
+    battery = next((s for s in subentries if s.get("unique_id") == DEVICE_ID), None)
+    if battery is None:
+        raise StepError(step, "the account has no battery device", json.dumps(subentries))
     result = await hass.request(
         step,
         "POST",
-        f"/api/config/config_entries/options/flow/{result['flow_id']}",
+        "/api/config/config_entries/subentries/flow",
+        json_body={"handler": [entry_id, "device"], "subentry_id": battery["subentry_id"]},
+    )
+    if result.get("type") != "form":
+        raise StepError(step, f"expected the device's form, got {result.get('type')!r}")
+    answer = {**current_values(result), SOC_OPTION: DEMO_BATTERY}
+    result = await hass.request(
+        step,
+        "POST",
+        f"/api/config/config_entries/subentries/flow/{result['flow_id']}",
         json_body=answer,
     )
-    if result.get("type") != "create_entry":
-        raise StepError(step, "the options were not saved", json.dumps(result))
-    # The entry reloads with the new options; its sync sensor shows when it is back.
+    if result.get("type") != "abort" or result.get("reason") != "reconfigure_successful":
+        raise StepError(step, "the battery's settings were not saved", json.dumps(result))
+    # The account reloads with the new setting; the sync sensor shows when it is back.
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         states = await hass.request("reading states", "GET", "/api/states")

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 import homeassistant
 import pytest
 
-from sandbox import ACCOUNT_ID, API_KEY, DEVICE_ID
+from sandbox import ACCOUNT_ID, API_KEY, DEMO_DEVICE_IDS, DEVICE_ID
 from scripts import demo
 
 # ---------------------------------------------------------------------------------------
@@ -145,14 +145,16 @@ FORM = {
 }
 
 
-def test_flatpeak_plan_uses_the_sandbox_credentials() -> None:
+def test_flatpeak_plan_adds_the_sandbox_account_with_all_its_devices() -> None:
     plan = demo.flatpeak_plan("http://127.0.0.1:8765")
-    assert plan["user"] == "connect"
-    assert plan["connect"] == {
-        "api_key": API_KEY,
-        "account_id": ACCOUNT_ID,
-        "device_id": DEVICE_ID,
-        "advanced": {"url": "http://127.0.0.1:8765"},
+    assert plan == {
+        "user": {
+            "api_key": API_KEY,
+            "account_id": ACCOUNT_ID,
+            "advanced": {"url": "http://127.0.0.1:8765"},
+        },
+        "devices": "pick",
+        "pick": {"devices": list(DEMO_DEVICE_IDS)},
     }
 
 
@@ -259,18 +261,24 @@ class FakeHass:
     onboarding_done: list[str] = field(default_factory=lambda: ["core_config"])
     entries: list[dict[str, Any]] = field(default_factory=list)
     flow: list[dict[str, Any]] = field(default_factory=list)
-    options_flow: list[dict[str, Any]] = field(
+    subentries: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"subentry_id": "s-car", "subentry_type": "device", "unique_id": "dev_car"},
+            {"subentry_id": "s-battery", "subentry_type": "device", "unique_id": DEVICE_ID},
+        ]
+    )
+    device_flow: list[dict[str, Any]] = field(
         default_factory=lambda: [
             {
                 "type": "form",
-                "flow_id": "o1",
-                "step_id": "init",
+                "flow_id": "d1",
+                "step_id": "reconfigure",
                 "data_schema": [
+                    {"name": "location_id", "default": "loc_1"},
                     {"name": "soc_entity", "required": False},
-                    {"name": "lead_time", "description": {"suggested_value": 15}},
                 ],
             },
-            {"type": "create_entry", "flow_id": "o1"},
+            {"type": "abort", "flow_id": "d1", "reason": "reconfigure_successful"},
         ]
     )
     states: list[dict[str, Any]] = field(
@@ -281,8 +289,28 @@ class FakeHass:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_route("GET", "/api/websocket", self.websocket)
         app.router.add_route("*", "/{path:.*}", self.handle)
         return app
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """Home Assistant's websocket API, for the one command the demo sends."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "auth_required"})
+        auth = await ws.receive_json()
+        if not str(auth.get("access_token")).startswith("token"):
+            await ws.send_json({"type": "auth_invalid"})
+            return ws
+        await ws.send_json({"type": "auth_ok"})
+        command = await ws.receive_json()
+        self.calls.append(("WS", command["type"], command))
+        assert command["type"] == "config_entries/subentries/list"
+        await ws.send_json(
+            {"id": command["id"], "type": "result", "success": True, "result": self.subentries}
+        )
+        await ws.close()
+        return ws
 
     def issue_code(self) -> dict[str, str]:
         self.codes += 1
@@ -323,8 +351,8 @@ class FakeHass:
         if path == "/api/config/config_entries/entry":
             assert request.query["domain"] == "flatpeak"
             return web.json_response(self.entries)
-        if path.startswith("/api/config/config_entries/options/flow"):
-            return web.json_response(self.options_flow.pop(0))
+        if path.startswith("/api/config/config_entries/subentries/flow"):
+            return web.json_response(self.device_flow.pop(0))
         if path == "/api/states":
             return web.json_response(self.states)
         if path.startswith("/api/config/config_entries/flow/") and request.method == "DELETE":
@@ -397,23 +425,30 @@ async def test_add_integration_through_the_flow(
     ha, hass = fake
     hass.token = SOME_TOKEN
     entry = {"entry_id": "e1", "title": "Battery", "state": "loaded"}
-    ha.flow = [MENU, FORM, {"type": "create_entry", "flow_id": "f1", "result": entry}]
+    ha.flow = [
+        {**FORM, "step_id": "user"},
+        {**MENU, "step_id": "devices", "menu_options": ["pick", "register_device"]},
+        {**FORM, "step_id": "pick", "data_schema": [{"name": "devices"}]},
+        {"type": "create_entry", "flow_id": "f1", "result": entry},
+    ]
 
     assert await demo.add_integration(hass, "http://127.0.0.1:8765") == entry
 
+    plan = demo.flatpeak_plan("http://127.0.0.1:8765")
     flow_posts = [body for _, path, body in ha.calls if "config_entries/flow" in path]
     assert flow_posts == [
         {"handler": "flatpeak", "show_advanced_options": False},
-        {"next_step_id": "connect"},
-        demo.flatpeak_plan("http://127.0.0.1:8765")["connect"],
+        plan["user"],
+        {"next_step_id": "pick"},
+        plan["pick"],
     ]
     output = capsys.readouterr().out
     assert "added the Flatpeak integration ('Battery')" in output
-    # The demo battery is linked, the other options kept as they were.
-    options_posts = [body for _, path, body in ha.calls if "options/flow" in path]
-    assert options_posts == [
-        {"handler": "e1"},
-        {"lead_time": 15, "soc_entity": demo.DEMO_BATTERY},
+    # The demo battery's device is reconfigured: its sensor linked, its location kept.
+    device_posts = [body for _, path, body in ha.calls if "subentries/flow" in path]
+    assert device_posts == [
+        {"handler": ["e1", "device"], "subentry_id": "s-battery"},
+        {"location_id": "loc_1", "soc_entity": demo.DEMO_BATTERY},
     ]
     assert f"linked {demo.DEMO_BATTERY}" in output
     # A second run finds the entry and does not start a flow.

@@ -14,7 +14,7 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import TariffStatus
@@ -24,8 +24,8 @@ from .coordinator import (
     ScheduleCoordinator,
     StatusCoordinator,
 )
-from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import LEAD_STARTS, WINDOW_EDGES, FlatpeakEntity, Moment
+from .data import DeviceData, FlatpeakConfigEntry
+from .entity import LEAD_STARTS, WINDOW_EDGES, FlatpeakEntity, Moment, async_add_device_entities
 from .schedule import ActivePeriod
 
 # Entities only read coordinator data.
@@ -36,7 +36,7 @@ PARALLEL_UPDATES = 0
 class FlatpeakBinarySensorDescription[C: FlatpeakCoordinator[Any]](BinarySensorEntityDescription):
     """A binary sensor: the coordinator it reads, and how it decides from it."""
 
-    source: Callable[[FlatpeakData], C]
+    source: Callable[[DeviceData], C]
     is_on_fn: Callable[[C, datetime], bool | None]
     # When the state moves without a new answer; () when only a new answer moves it.
     changes_at: tuple[Moment, ...]
@@ -95,7 +95,7 @@ def _control_consent(device: DeviceCoordinator, _now: datetime) -> bool | None:
     return latest.consents.control if latest and latest.consents else None
 
 
-def _schedule(data: FlatpeakData) -> ScheduleCoordinator:
+def _schedule(data: DeviceData) -> ScheduleCoordinator:
     return data.schedule
 
 
@@ -148,11 +148,14 @@ BINARY_SENSORS: tuple[FlatpeakBinarySensorDescription[Any], ...] = (
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FlatpeakConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the binary sensors of a Flatpeak device."""
-    data = entry.runtime_data
-    async_add_entities(FlatpeakBinarySensor(data, description) for description in BINARY_SENSORS)
+    """Add the binary sensors of each Flatpeak device."""
+    async_add_device_entities(
+        entry,
+        async_add_entities,
+        lambda device: [FlatpeakBinarySensor(device, d) for d in BINARY_SENSORS],
+    )
 
 
 class FlatpeakBinarySensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], BinarySensorEntity):
@@ -160,7 +163,7 @@ class FlatpeakBinarySensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], Binar
 
     entity_description: FlatpeakBinarySensorDescription[C]
 
-    def __init__(self, data: FlatpeakData, description: FlatpeakBinarySensorDescription[C]) -> None:
+    def __init__(self, data: DeviceData, description: FlatpeakBinarySensorDescription[C]) -> None:
         """Create the binary sensor."""
         super().__init__(
             data,

@@ -17,13 +17,13 @@ from homeassistant.components.calendar import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import ChargingSession
 from .coordinator import ScheduleCoordinator
-from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import WINDOW_EDGES, FlatpeakEntity
+from .data import DeviceData, FlatpeakConfigEntry
+from .entity import WINDOW_EDGES, FlatpeakEntity, async_add_device_entities
 from .schedule import Run
 
 # Entities only read coordinator data.
@@ -36,10 +36,10 @@ DESCRIPTION = CalendarEntityDescription(key="charging_windows", translation_key=
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FlatpeakConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the charging-window calendar of a Flatpeak device."""
-    async_add_entities([FlatpeakCalendar(entry.runtime_data)])
+    """Add the charging-window calendar of each Flatpeak device."""
+    async_add_device_entities(entry, async_add_entities, lambda device: [FlatpeakCalendar(device)])
 
 
 def wall_time(moment: datetime) -> datetime:
@@ -109,7 +109,7 @@ def run_event(run: Run, currency: str | None) -> CalendarEvent:
 class FlatpeakCalendar(FlatpeakEntity[ScheduleCoordinator], CalendarEntity):
     """The schedule's charging windows as calendar events, one per run of slots."""
 
-    def __init__(self, data: FlatpeakData) -> None:
+    def __init__(self, data: DeviceData) -> None:
         """Create the calendar."""
         super().__init__(data, data.schedule, DESCRIPTION, changes_at=(WINDOW_EDGES,))
 

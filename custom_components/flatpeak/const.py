@@ -20,12 +20,15 @@ LOGGER = logging.getLogger(__package__)
 # Home Assistant's platform names (its Platform enum holds the same strings).
 PLATFORMS: Final = ("binary_sensor", "calendar", "event", "number", "sensor")
 
-# Config entry data (CONF_API_KEY and CONF_URL come from homeassistant.const).
+# The config entry is the account: its data (CONF_API_KEY and CONF_URL come from
+# homeassistant.const).
 CONF_ACCOUNT_ID: Final = "account_id"
+
+# Each Flatpeak device of the account is a config subentry of this type: its data.
+SUBENTRY_DEVICE: Final = "device"
 CONF_DEVICE_ID: Final = "device_id"
 CONF_LOCATION_ID: Final = "location_id"
-
-# The battery's state-of-charge entity, an option.
+# The battery's state-of-charge entity, one of the device's settings.
 CONF_SOC_ENTITY: Final = "soc_entity"
 
 # The units a form shows a whole number in (as Home Assistant writes them), and the

@@ -38,8 +38,6 @@ from .api import (
     TariffElement,
 )
 from .const import (
-    CONF_DEVICE_ID,
-    CONF_LOCATION_ID,
     DEVICE_INTERVAL,
     DOMAIN,
     JITTER_FRACTION,
@@ -57,7 +55,6 @@ from .const import (
 from .listeners import Listeners
 from .problems import TARIFF_PROBLEMS, Backoff, Problem, classify
 from .schedule import ChargingPlan, PriceCurve
-from .shared import async_location_answer, forget_location_answer
 from .store import ResponseCache
 
 
@@ -82,16 +79,18 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         entry: ConfigEntry,
         client: FlatpeakClient,
         cache: ResponseCache,
+        scope: str,
     ) -> None:
-        """Set up the coordinator at its normal interval."""
+        """Set up the coordinator of one device or location (scope) at its normal interval."""
         self.client = client
         self.cache = cache
+        self.scope = scope
         self.base_interval = self.interval.duration(entry.options)
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} {self.kind}",
+            name=f"{DOMAIN} {self.kind} {scope}",
             update_interval=self._jittered(self.base_interval),
             always_update=False,
         )
@@ -157,20 +156,18 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         """Ask Flatpeak for a new answer."""
 
     @property
-    def shared_what(self) -> str:
-        """What the answer is called among the entries at the location."""
-        return self.kind
+    def cache_key(self) -> str:
+        """Under what the answer is kept: its kind and its device or location."""
+        return f"{self.kind}:{self.scope}"
 
     async def async_refresh_now(self) -> None:
-        """Fetch now, not from what another entry at the location fetched lately."""
-        location_id = self.config_entry.data[CONF_LOCATION_ID]
-        forget_location_answer(self.hass, self.client, self.shared_what, location_id)
+        """Fetch now."""
         await self.async_refresh()
 
     @callback
     def restore(self) -> bool:
         """Start from the cached answer, if there is a readable one."""
-        document, fetched = self.cache.get(self.kind)
+        document, fetched = self.cache.get(self.cache_key)
         if document is None:
             return False
         try:
@@ -198,7 +195,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.error = None
         self.last_success_time = now
         self.update_interval = self._jittered(self.base_interval)
-        self.cache.remember(self.kind, data.source, now)
+        self.cache.remember(self.cache_key, data.source, now)
         return data
 
     def _failed(self, error: Problem, err: ApiError) -> timedelta:
@@ -252,7 +249,7 @@ class DeviceCoordinator(FlatpeakCoordinator[Device]):
     interval = DEVICE_INTERVAL
 
     async def _fetch(self) -> Device:
-        return await self.client.get_device(self.config_entry.data[CONF_DEVICE_ID])
+        return await self.client.get_device(self.scope)
 
 
 class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
@@ -270,43 +267,32 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
         entry: ConfigEntry,
         client: FlatpeakClient,
         cache: ResponseCache,
+        location_id: str,
     ) -> None:
         """Set up the coordinator; a failed fetch or two keeps the status shown."""
-        super().__init__(hass, entry, client, cache)
+        super().__init__(hass, entry, client, cache, location_id)
         # Shown for 6 hours after fetches start failing, longer with a long interval:
         # one failed fetch at its time must not blank a status fetched an interval ago.
         self.stale_after = max(timedelta(hours=6), 2 * self.base_interval)
-        self._check_requested = False
 
     @callback
     def request_check(self) -> None:
-        """Ask again soon: a fetch elsewhere met a tariff problem.
+        """Ask again soon: a fetch for a device here met a tariff problem.
 
-        The location's status is shared; one fetched in the last TARIFF_PROBLEM_RETRY
-        is recent enough, so that many devices meeting the problem ask once.
+        A status fetched in the last TARIFF_PROBLEM_RETRY is recent enough, so
+        that the location's devices meeting the problem ask once between them.
         """
         if self._shutdown_requested:
             return
-        self._check_requested = True
+        fetched = self.last_success_time
+        if self.fresh and fetched and dt_util.utcnow() - fetched < TARIFF_PROBLEM_RETRY:
+            return
         self.config_entry.async_create_background_task(
             self.hass, self.async_request_refresh(), f"{self.name} check"
         )
 
     async def _fetch(self) -> LocationStatus:
-        # Shared with the other devices at this location, for one interval.
-        max_age = self.base_interval * (1 - JITTER_FRACTION)
-        if self._check_requested:
-            self._check_requested = False
-            max_age = min(max_age, TARIFF_PROBLEM_RETRY)
-        location_id = self.config_entry.data[CONF_LOCATION_ID]
-        return await async_location_answer(
-            self.hass,
-            self.client,
-            self.kind,
-            location_id,
-            max_age,
-            lambda: self.client.get_location_status(location_id),
-        )
+        return await self.client.get_location_status(self.scope)
 
 
 class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
@@ -322,19 +308,19 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
         entry: ConfigEntry,
         client: FlatpeakClient,
         cache: ResponseCache,
+        device_id: str,
+        location_id: str,
     ) -> None:
-        """Set up the coordinator with the entry's horizon and lead time."""
+        """Set up the device's coordinator with the account's horizon and lead time."""
         options = entry.options
+        self.location_id = location_id
         self.lead_time = LEAD_TIME.duration(options)
         self.horizon_hours = SCHEDULE_HORIZON.value(options)
         self._plan: ChargingPlan | None = None
-        super().__init__(hass, entry, client, cache)
+        super().__init__(hass, entry, client, cache, device_id)
 
     async def _fetch(self) -> SocSchedule:
-        data = self.config_entry.data
-        return await self.client.schedule_by_soc(
-            data[CONF_DEVICE_ID], data[CONF_LOCATION_ID], self.horizon_hours
-        )
+        return await self.client.schedule_by_soc(self.scope, self.location_id, self.horizon_hours)
 
     @property
     def plan(self) -> ChargingPlan | None:
@@ -427,15 +413,8 @@ class PriceCoordinator(FlatpeakCoordinator[Prices]):
         self._curve: PriceCurve | None = None
         self._tariff: TariffKey | None = None
         self._must_fetch = False
-        super().__init__(hass, entry, client, cache)
+        super().__init__(hass, entry, client, cache, status.scope)
         self._stop_following = status.async_add_refresh_listener(self._status_seen)
-
-    @property
-    @override
-    def shared_what(self) -> str:
-        # Keyed by the tariff too: after a change, no device reuses the prices of the
-        # old tariff, and the devices at the location still fetch the new ones once.
-        return f"{self.kind} {self._tariff!r}"
 
     @callback
     @override
@@ -485,18 +464,9 @@ class PriceCoordinator(FlatpeakCoordinator[Prices]):
         return await super()._async_update_data()
 
     async def _fetch(self) -> Prices:
-        # Shared with the other devices at this location, for one interval.
-        location_id = self.config_entry.data[CONF_LOCATION_ID]
         now = dt_util.utcnow()
-        return await async_location_answer(
-            self.hass,
-            self.client,
-            self.shared_what,
-            location_id,
-            self.base_interval * (1 - JITTER_FRACTION),
-            lambda: self.client.get_prices(
-                location_id, start=now, end=now + PRICE_HORIZON, direction=self.direction
-            ),
+        return await self.client.get_prices(
+            self.scope, start=now, end=now + PRICE_HORIZON, direction=self.direction
         )
 
     @override

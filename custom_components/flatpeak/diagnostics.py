@@ -7,11 +7,12 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_ACCOUNT_ID
 from .coordinator import FlatpeakCoordinator
-from .data import FlatpeakConfigEntry
+from .data import DeviceData, FlatpeakConfigEntry, LocationData
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -41,25 +42,25 @@ def _coordinator(coordinator: FlatpeakCoordinator[Any]) -> dict[str, Any]:
     }
 
 
-async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: FlatpeakConfigEntry
-) -> dict[str, Any]:
-    """Return the entry's settings, the state of each fetch and the plan in force."""
-    data = entry.runtime_data
+def _location(location: LocationData) -> dict[str, Any]:
+    """Return what is fetched for a location, shared by its devices."""
+    return {
+        "status": _coordinator(location.status),
+        "import_prices": _coordinator(location.import_prices),
+        "export_prices": _coordinator(location.export_prices) if location.export_prices else None,
+    }
+
+
+def _device(data: DeviceData) -> dict[str, Any]:
+    """Return one device's settings, the state of its fetches and the plan in force."""
     plan = data.schedule.plan
     now = dt_util.utcnow()
     return {
-        "entry": {
-            "data": async_redact_data(dict(entry.data), TO_REDACT),
-            "options": dict(entry.options),
-        },
-        # Until when Flatpeak asked not to be called (Retry-After), for every request.
-        "not_before": data.client.not_before,
+        "name": data.name,
+        "settings": data.settings,
+        "location_id": data.location.location_id,
         "device": _coordinator(data.device),
-        "status": _coordinator(data.status),
         "schedule": _coordinator(data.schedule),
-        "import_prices": _coordinator(data.import_prices),
-        "export_prices": _coordinator(data.export_prices) if data.export_prices else None,
         "state_of_charge": {
             "source": data.soc.source,
             "status": data.soc.status,
@@ -85,3 +86,40 @@ async def async_get_config_entry_diagnostics(
             "planned_cost": plan.planned_cost(now),
         },
     }
+
+
+def _account(entry: FlatpeakConfigEntry) -> dict[str, Any]:
+    return {
+        "data": async_redact_data(dict(entry.data), TO_REDACT),
+        "options": dict(entry.options),
+        # Until when Flatpeak asked not to be called (Retry-After), for every request.
+        "not_before": entry.runtime_data.client.not_before,
+    }
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: FlatpeakConfigEntry
+) -> dict[str, Any]:
+    """Return the account's settings, its locations, and every device with its plan."""
+    account = entry.runtime_data
+    return {
+        "entry": _account(entry),
+        "locations": {
+            location_id: _location(location) for location_id, location in account.locations.items()
+        },
+        "devices": [_device(device) for device in account.devices.values()],
+    }
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: FlatpeakConfigEntry, device: dr.DeviceEntry
+) -> dict[str, Any]:
+    """Return one Flatpeak device (or the device of its dispatch), with its location."""
+    for data in entry.runtime_data.devices.values():
+        if data.registry_device_id in (device.id, device.via_device_id):
+            return {
+                "entry": _account(entry),
+                "location": _location(data.location),
+                "device": _device(data),
+            }
+    return {"entry": _account(entry), "device": None}

@@ -10,11 +10,12 @@ from typing import Any
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from . import devices
 from .coordinator import FlatpeakCoordinator, PriceCoordinator
-from .data import FlatpeakData
+from .data import DeviceData, FlatpeakConfigEntry
 from .writer import NextInstant
 
 
@@ -28,7 +29,7 @@ class Moment:
 
     name: str
     # The device's function that gives the next such instant after a moment.
-    of: Callable[[FlatpeakData], NextInstant]
+    of: Callable[[DeviceData], NextInstant]
 
 
 def _never(_now: datetime) -> datetime | None:
@@ -54,17 +55,29 @@ EXPORT_PRICE_EDGES = Moment(
 )
 
 
-def device_info(data: FlatpeakData) -> DeviceInfo:
-    """Return the Home Assistant device of a Flatpeak device.
+@callback
+def async_add_device_entities(
+    entry: FlatpeakConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[DeviceData], Iterable[Entity]],
+) -> None:
+    """Add each device's entities to its subentry: now, and for each device added later."""
 
-    Setup makes sure the device is known (fetched, or from the cache).
-    """
-    return devices.device_info(data.device.config_entry, data.device.latest)
+    @callback
+    def add(device: DeviceData) -> None:
+        async_add_entities(make(device), config_subentry_id=device.subentry_id)
+
+    entry.async_on_unload(entry.runtime_data.async_for_each_device(add))
 
 
-def unique_id(data: FlatpeakData, key: str) -> str:
-    """Return the unique ID of an entity of the entry's device."""
-    return f"{data.device.config_entry.unique_id}_{key}"
+def device_info(data: DeviceData) -> DeviceInfo:
+    """Return the Home Assistant device of a Flatpeak device, as far as it is known."""
+    return devices.device_info(data.device_id, data.name, data.device.latest)
+
+
+def unique_id(data: DeviceData, key: str) -> str:
+    """Return the unique ID of an entity of a Flatpeak device."""
+    return f"{data.device_id}_{key}"
 
 
 class FlatpeakEntity[C: FlatpeakCoordinator[Any]](Entity):
@@ -82,7 +95,7 @@ class FlatpeakEntity[C: FlatpeakCoordinator[Any]](Entity):
 
     def __init__(
         self,
-        data: FlatpeakData,
+        data: DeviceData,
         coordinator: C,
         description: EntityDescription,
         *,
@@ -130,8 +143,8 @@ class FlatpeakDeviceEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, data: FlatpeakData, key: str) -> None:
-        """Attach the entity to the entry's device."""
+    def __init__(self, data: DeviceData, key: str) -> None:
+        """Attach the entity to its Flatpeak device."""
         self._attr_translation_key = key
         self._attr_unique_id = unique_id(data, key)
         self._attr_device_info = device_info(data)

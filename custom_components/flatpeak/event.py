@@ -6,13 +6,13 @@ from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import ChargingSlot
 from .coordinator import ScheduleCoordinator
-from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import FlatpeakEntity
+from .data import DeviceData, FlatpeakConfigEntry
+from .entity import FlatpeakEntity, async_add_device_entities
 from .presentation import window_data
 from .schedule import ScheduleDiff, WindowChange, diff_windows
 
@@ -29,10 +29,12 @@ LISTED = 10
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FlatpeakConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the schedule-change event of a Flatpeak device."""
-    async_add_entities([ScheduleChangeEvent(entry.runtime_data)])
+    """Add the schedule-change event of each Flatpeak device."""
+    async_add_device_entities(
+        entry, async_add_entities, lambda device: [ScheduleChangeEvent(device)]
+    )
 
 
 def _shifted_data(change: WindowChange) -> dict[str, Any]:
@@ -86,7 +88,7 @@ class ScheduleChangeEvent(FlatpeakEntity[ScheduleCoordinator], EventEntity):
 
     _attr_event_types = [SCHEDULE_CHANGED]  # noqa: RUF012  (as Home Assistant declares it)
 
-    def __init__(self, data: FlatpeakData) -> None:
+    def __init__(self, data: DeviceData) -> None:
         """Create the event entity, starting from the schedule held now."""
         super().__init__(
             data,

@@ -57,9 +57,14 @@ class Listeners:
 
     @callback
     def add(self, update: Callable[[], None]) -> Callable[[], None]:
-        """Call update at every notice; return the way to stop."""
+        """Call update at every notice; return the way to stop (which may be called again)."""
         self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
+
+        def stop() -> None:
+            if update in self._listeners:
+                self._listeners.remove(update)
+
+        return stop
 
     @callback
     def notify(self) -> None:

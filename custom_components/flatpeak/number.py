@@ -5,10 +5,10 @@ from __future__ import annotations
 from homeassistant.components.number import NumberMode, RestoreNumber
 from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .data import FlatpeakConfigEntry, FlatpeakData
-from .entity import FlatpeakDeviceEntity
+from .data import DeviceData, FlatpeakConfigEntry
+from .entity import FlatpeakDeviceEntity, async_add_device_entities
 
 PARALLEL_UPDATES = 0
 
@@ -16,10 +16,12 @@ PARALLEL_UPDATES = 0
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FlatpeakConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the target state of charge of a Flatpeak device."""
-    async_add_entities([TargetStateOfChargeNumber(entry.runtime_data)])
+    """Add the target state of charge of each Flatpeak device."""
+    async_add_device_entities(
+        entry, async_add_entities, lambda device: [TargetStateOfChargeNumber(device)]
+    )
 
 
 class TargetStateOfChargeNumber(FlatpeakDeviceEntity, RestoreNumber):
@@ -36,7 +38,7 @@ class TargetStateOfChargeNumber(FlatpeakDeviceEntity, RestoreNumber):
     _attr_mode = NumberMode.SLIDER
     _attr_entity_category = EntityCategory.CONFIG
 
-    def __init__(self, data: FlatpeakData) -> None:
+    def __init__(self, data: DeviceData) -> None:
         """Create the number for the entry's state-of-charge link."""
         super().__init__(data, "target_state_of_charge")
         self.link = data.soc

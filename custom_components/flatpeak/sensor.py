@@ -27,7 +27,7 @@ from .coordinator import (
     ScheduleCoordinator,
     StatusCoordinator,
 )
-from .data import FlatpeakConfigEntry, FlatpeakData
+from .data import DeviceData, FlatpeakConfigEntry
 from .devices import dispatch_device_info
 from .dispatch import DispatchTarget, TargetKind
 from .entity import (
@@ -38,6 +38,7 @@ from .entity import (
     FlatpeakDeviceEntity,
     FlatpeakEntity,
     Moment,
+    async_add_device_entities,
     unique_id,
 )
 from .schedule import ChargingPlan, PriceCurve, savings
@@ -57,7 +58,7 @@ type Value = StateType | datetime
 class FlatpeakSensorDescription[C: FlatpeakCoordinator[Any]](SensorEntityDescription):
     """A sensor: the coordinator it reads, and how it computes its value from it."""
 
-    source: Callable[[FlatpeakData], C | None]
+    source: Callable[[DeviceData], C | None]
     value_fn: Callable[[C, datetime], Value]
     # When the value moves without a new answer; () when only a new answer moves it.
     changes_at: tuple[Moment, ...]
@@ -67,15 +68,15 @@ class FlatpeakSensorDescription[C: FlatpeakCoordinator[Any]](SensorEntityDescrip
     attributes_fn: Callable[[C], dict[str, Any] | None] | None = None
 
 
-def _schedule(data: FlatpeakData) -> ScheduleCoordinator:
+def _schedule(data: DeviceData) -> ScheduleCoordinator:
     return data.schedule
 
 
-def _status(data: FlatpeakData) -> StatusCoordinator:
+def _status(data: DeviceData) -> StatusCoordinator:
     return data.status
 
 
-def _device(data: FlatpeakData) -> DeviceCoordinator:
+def _device(data: DeviceData) -> DeviceCoordinator:
     return data.device
 
 
@@ -417,17 +418,20 @@ async def async_setup_entry(
     entry: FlatpeakConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of a Flatpeak device, and those of its dispatch when it has one."""
-    data = entry.runtime_data
-    descriptions = [*SENSORS, *IMPORT_PRICE_SENSORS]
-    if data.export_prices is not None:
-        descriptions += EXPORT_PRICE_SENSORS
-    entities: list[SensorEntity] = [FlatpeakSensor(data, d) for d in descriptions]
-    entities.append(SavingsSensor(data))
-    if data.soc.source is not None:
-        entities.append(StateOfChargeSyncSensor(data))
-    async_add_entities(entities)
-    _add_dispatch_sensors(entry, async_add_entities)
+    """Add the sensors of each Flatpeak device, and those of its dispatch when it has one."""
+
+    def make(device: DeviceData) -> list[SensorEntity]:
+        descriptions = [*SENSORS, *IMPORT_PRICE_SENSORS]
+        if device.export_prices is not None:
+            descriptions += EXPORT_PRICE_SENSORS
+        entities: list[SensorEntity] = [FlatpeakSensor(device, d) for d in descriptions]
+        entities.append(SavingsSensor(device))
+        if device.soc.source is not None:
+            entities.append(StateOfChargeSyncSensor(device))
+        _add_dispatch_sensors(entry, device, async_add_entities)
+        return entities
+
+    async_add_device_entities(entry, async_add_entities, make)
 
 
 class FlatpeakSensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], SensorEntity):
@@ -435,7 +439,7 @@ class FlatpeakSensor[C: FlatpeakCoordinator[Any]](FlatpeakEntity[C], SensorEntit
 
     entity_description: FlatpeakSensorDescription[C]
 
-    def __init__(self, data: FlatpeakData, description: FlatpeakSensorDescription[C]) -> None:
+    def __init__(self, data: DeviceData, description: FlatpeakSensorDescription[C]) -> None:
         """Create the sensor."""
         coordinator = description.source(data)
         if coordinator is None:
@@ -473,7 +477,7 @@ class SavingsSensor(FlatpeakEntity[ScheduleCoordinator], SensorEntity):
     It reads the plan, the import prices and the device's charge power.
     """
 
-    def __init__(self, data: FlatpeakData) -> None:
+    def __init__(self, data: DeviceData) -> None:
         """Create the sensor on the schedule, following the import prices and device too."""
         super().__init__(
             data,
@@ -511,7 +515,7 @@ class StateOfChargeSyncSensor(FlatpeakDeviceEntity, SensorEntity):
     _attr_options = SYNC_STATUSES
     _attr_entity_category = EntityCategory.DIAGNOSTIC
 
-    def __init__(self, data: FlatpeakData) -> None:
+    def __init__(self, data: DeviceData) -> None:
         """Create the sensor for the entry's state-of-charge link."""
         super().__init__(data, "state_of_charge_sync")
         self.link = data.soc
@@ -593,29 +597,30 @@ def dispatch_sensors(kind: TargetKind) -> tuple[DispatchSensorDescription, ...]:
 
 
 def _add_dispatch_sensors(
-    entry: FlatpeakConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+    entry: FlatpeakConfigEntry,
+    device: DeviceData,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a dispatch's sensors to its subentry: now if there is one, else once it is added.
+    """Add a device's dispatch sensors to the dispatch's subentry: now, or once it is added.
 
     Removing the dispatch removes them and their device: Home Assistant
     removes what belongs to a removed subentry. A changed dispatch keeps them.
     """
-    data = entry.runtime_data
     added: set[str] = set()
 
     @callback
     def add_new() -> None:
-        target, kind = data.dispatch.target, data.dispatch.kind
+        target, kind = device.dispatch.target, device.dispatch.kind
         if target is None or kind is None or target.subentry_id in added:
             return
         added.add(target.subentry_id)
         async_add_entities(
-            [DispatchSensor(data, kind, description) for description in dispatch_sensors(kind)],
+            [DispatchSensor(device, kind, description) for description in dispatch_sensors(kind)],
             config_subentry_id=target.subentry_id,
         )
 
     add_new()
-    entry.async_on_unload(data.dispatch.async_add_listener(add_new))
+    entry.async_on_unload(device.dispatch.async_add_listener(add_new))
 
 
 class DispatchSensor(SensorEntity):
@@ -631,14 +636,14 @@ class DispatchSensor(SensorEntity):
     entity_description: DispatchSensorDescription
 
     def __init__(
-        self, data: FlatpeakData, kind: TargetKind, description: DispatchSensorDescription
+        self, data: DeviceData, kind: TargetKind, description: DispatchSensorDescription
     ) -> None:
         """Create the sensor on the dispatch's own device."""
         self.entity_description = description
         self._dispatch = data.dispatch
         self._attr_unique_id = unique_id(data, description.key)
         self._attr_device_info = dispatch_device_info(
-            data.device.config_entry, kind, data.registry_device_id
+            data.device_id, data.name, kind, data.registry_device_id
         )
 
     async def async_added_to_hass(self) -> None:

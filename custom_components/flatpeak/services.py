@@ -15,19 +15,21 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
 from .api import ApiError, PricePeriod, TariffDirection
-from .const import CONF_LOCATION_ID, DOMAIN
-from .data import FlatpeakConfigEntry, FlatpeakData
+from .const import DOMAIN
+from .data import AccountData, DeviceData, FlatpeakConfigEntry
+from .devices import owner_entries
 from .dispatch import TARGETS, DispatchedEvent, DispatchTarget
 from .presentation import local_iso, window_data
 from .schedule import ChargingPlan
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_DEVICE_ID = "device_id"
 ATTR_DIRECTION = "direction"
 ATTR_START = "start"
 ATTR_END = "end"
@@ -42,7 +44,13 @@ REFRESH_BUDGET_PERIOD = timedelta(hours=1)
 DEFAULT_PRICE_SPAN = timedelta(hours=24)
 MAX_PRICE_SPAN = timedelta(days=90)
 
-ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+# Which device: a Home Assistant device of the integration, or an account with one device.
+ENTRY_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
 PERCENT = vol.All(vol.Coerce(float), vol.Range(min=0, max=100))
 PRICES_SCHEMA = ENTRY_SCHEMA.extend(
     {
@@ -58,6 +66,7 @@ STATE_SCHEMA = ENTRY_SCHEMA.extend(
     }
 )
 
+# The manual refreshes of each Flatpeak device, lately.
 REFRESHES: HassKey[dict[str, deque[datetime]]] = HassKey("flatpeak_refreshes")
 
 
@@ -98,16 +107,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
 
-def entry_data(call: ServiceCall) -> FlatpeakData:
-    """Return the loaded entry an action names, or explain why there is none."""
-    entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
-    entry: FlatpeakConfigEntry | None = call.hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
+def _loaded(call: ServiceCall, entry: FlatpeakConfigEntry) -> AccountData:
+    """Return a loaded account's runtime data, or explain why it is not loaded."""
     if entry.state is not ConfigEntryState.LOADED:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -117,15 +118,62 @@ def entry_data(call: ServiceCall) -> FlatpeakData:
     return entry.runtime_data
 
 
+def device_data(call: ServiceCall) -> DeviceData:
+    """Return the Flatpeak device an action names, or explain which field to give.
+
+    `device_id` names a Home Assistant device of the integration (a Flatpeak
+    device, or its dispatch); `config_entry_id` an account, which will do
+    when it has exactly one device.
+    """
+    hass = call.hass
+    entry_id: str | None = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    registry_id: str | None = call.data.get(ATTR_DEVICE_ID)
+    if registry_id is not None:
+        found = dr.async_get(hass).async_get(registry_id)
+        for candidate in hass.config_entries.async_entries(DOMAIN):
+            if found is None or (entry_id is not None and candidate.entry_id != entry_id):
+                continue
+            if candidate.entry_id in owner_entries(found):
+                account = _loaded(call, candidate)
+                for device in account.devices.values():
+                    if device.registry_device_id in (found.id, found.via_device_id):
+                        return device
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="device_not_found",
+            translation_placeholders={"device_id": registry_id},
+        )
+    if entry_id is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="device_required")
+    entry: FlatpeakConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    devices = list(_loaded(call, entry).devices.values())
+    if len(devices) != 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="device_ambiguous",
+            translation_placeholders={
+                "title": entry.title,
+                "count": str(len(devices)),
+                "names": ", ".join(device.name for device in devices),
+            },
+        )
+    return devices[0]
+
+
 # refresh
 
 
 async def _async_refresh(call: ServiceCall) -> None:
     """Fetch the schedule, tariff status and prices now, within the request budget."""
-    data = entry_data(call)
+    data = device_data(call)
     now = dt_util.utcnow()
-    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
-    recent = call.hass.data.setdefault(REFRESHES, {}).setdefault(entry_id, deque())
+    recent = call.hass.data.setdefault(REFRESHES, {}).setdefault(data.device_id, deque())
     while recent and now - recent[0] >= REFRESH_BUDGET_PERIOD:
         recent.popleft()
     if recent and now - recent[-1] < REFRESH_COOLDOWN:
@@ -163,7 +211,7 @@ def _refuse(key: str, wait: timedelta) -> None:
 
 async def _async_get_schedule(call: ServiceCall) -> ServiceResponse:
     """Return the charging plan held now; no request is made."""
-    data = entry_data(call)
+    data = device_data(call)
     now = dt_util.utcnow()
     plan = data.schedule.plan
     status = data.schedule.status(now)
@@ -172,7 +220,7 @@ async def _async_get_schedule(call: ServiceCall) -> ServiceResponse:
     return {"status": status, **_plan_data(plan, now, data)}
 
 
-def _plan_data(plan: ChargingPlan, now: datetime, data: FlatpeakData) -> dict[str, Any]:
+def _plan_data(plan: ChargingPlan, now: datetime, data: DeviceData) -> dict[str, Any]:
     updated = data.schedule.last_success_time
     sessions = plan.remaining_sessions(now)
     return {
@@ -200,7 +248,7 @@ def _plan_data(plan: ChargingPlan, now: datetime, data: FlatpeakData) -> dict[st
 
 async def _async_get_prices(call: ServiceCall) -> ServiceResponse:
     """Return prices over a period: from what is held when it covers it, else from Flatpeak."""
-    data = entry_data(call)
+    data = device_data(call)
     now = dt_util.utcnow()
     start: datetime = dt_util.as_utc(call.data.get(ATTR_START) or now)
     end: datetime = dt_util.as_utc(call.data.get(ATTR_END) or start + DEFAULT_PRICE_SPAN)
@@ -218,7 +266,7 @@ async def _async_get_prices(call: ServiceCall) -> ServiceResponse:
         direction = TariffDirection.EXPORT if export else TariffDirection.IMPORT
         try:
             prices = await data.client.get_prices(
-                data.schedule.config_entry.data[CONF_LOCATION_ID],
+                data.location.location_id,
                 start=start,
                 end=end,
                 direction=direction,
@@ -252,7 +300,7 @@ def _price_data(period: PricePeriod) -> dict[str, Any]:
 
 async def _async_set_device_state(call: ServiceCall) -> None:
     """Send a state of charge (and target) to Flatpeak now, then refresh the schedule."""
-    data = entry_data(call)
+    data = device_data(call)
     target: float = call.data.get(ATTR_TARGET_STATE_OF_CHARGE, data.soc.target)
     await data.soc.async_send(call.data[ATTR_STATE_OF_CHARGE], target)
 
@@ -266,31 +314,25 @@ ATTR_WINDOW_START = "window_start"
 ATTR_EVENT_ID = "event_id"
 
 # A window, or an explicit action of the fields every kind of target takes.
-DISPATCH_SCHEMA = vol.Schema(
+DISPATCH_SCHEMA = ENTRY_SCHEMA.extend(
     {
-        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Optional(ATTR_WINDOW_START): cv.datetime,
         **{
             field: check for kind in TARGETS.values() for field, check in kind.action_fields.items()
         },
     }
 )
-CANCEL_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Optional(ATTR_EVENT_ID): cv.string,
-    }
-)
+CANCEL_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_EVENT_ID): cv.string})
 
 
 def _target(call: ServiceCall) -> DispatchTarget:
     """Return the dispatch of the entry an action names, or say why there is none."""
-    data = entry_data(call)
+    data = device_data(call)
     if data.dispatch.target is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="flip_not_configured",
-            translation_placeholders={"title": data.schedule.config_entry.title},
+            translation_placeholders={"title": data.name},
         )
     return data.dispatch.target
 
@@ -312,7 +354,7 @@ async def _async_dispatch_window(call: ServiceCall) -> ServiceResponse:
     fields = {
         name: value
         for name, value in call.data.items()
-        if name not in (ATTR_CONFIG_ENTRY_ID, ATTR_WINDOW_START)
+        if name not in (ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID, ATTR_WINDOW_START)
     }
     if fields and ATTR_WINDOW_START in call.data:
         raise ServiceValidationError(

@@ -1,7 +1,7 @@
 """The state-of-charge loop: tell Flatpeak the battery's real state, then re-plan.
 
 A schedule by state of charge is only as right as the state of charge Flatpeak
-knows. When a battery sensor is linked in the options, its readings are sent
+knows. When a battery sensor is linked in the device's settings, its readings are sent
 with `PUT /devices/{id}/state`, together with the target state of charge that
 the integration's number entity holds, and a schedule refresh follows.
 
@@ -14,7 +14,7 @@ sent: in particular an unavailable sensor is not a battery at 0 %.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 import math
 from typing import Any, Literal
@@ -61,14 +61,18 @@ class StateOfChargeLink:
         hass: HomeAssistant,
         entry: ConfigEntry,
         client: FlatpeakClient,
+        settings: Mapping[str, Any],
         refresh: Callable[[], Coroutine[Any, Any, None]],
     ) -> None:
-        """Prepare the link; `async_start` begins following the linked sensor."""
+        """Prepare the link of one device, from its settings; `async_start` begins."""
         self.hass = hass
         self.entry = entry
         self.client = client
+        self.device_id: str = settings[CONF_DEVICE_ID]
+        self.location_id: str = settings[CONF_LOCATION_ID]
         self._refresh = refresh
-        self.source: str | None = entry.options.get(CONF_SOC_ENTITY) or None
+        self.source: str | None = settings.get(CONF_SOC_ENTITY) or None
+        self._unsub_source: CALLBACK_TYPE | None = None
         self.target = DEFAULT_TARGET
         self.reading: float | None = None
         self.sent_soc: float | None = None
@@ -90,12 +94,19 @@ class StateOfChargeLink:
         """Follow the linked sensor, if there is one."""
         if self.source is None:
             return
-        self.entry.async_on_unload(
-            async_track_state_change_event(self.hass, self.source, self._source_changed)
+        self._unsub_source = async_track_state_change_event(
+            self.hass, self.source, self._source_changed
         )
-        self.entry.async_on_unload(self._cancel_timer)
         current = self.hass.states.get(self.source)
         self._take(current.state if current else None)
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop following the sensor and sending."""
+        if self._unsub_source is not None:
+            self._unsub_source()
+            self._unsub_source = None
+        self._cancel_timer()
 
     @callback
     def _source_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -214,16 +225,15 @@ class StateOfChargeLink:
         Raises a translated HomeAssistantError when Flatpeak refuses or
         cannot be reached; the loop retries by itself.
         """
-        data = self.entry.data
         now = dt_util.utcnow()
         self._reference = self._reference or uuid.uuid4().hex
         try:
             await self.client.submit_device_state(
-                data[CONF_DEVICE_ID],
+                self.device_id,
                 state_of_charge_percent=soc,
                 target_state_of_charge_percent=target,
                 time=now,
-                location_id=data[CONF_LOCATION_ID],
+                location_id=self.location_id,
                 record_reference_id=self._reference,
             )
         except ApiError as err:

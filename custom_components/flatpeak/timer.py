@@ -34,12 +34,15 @@ class InstantTimer:
         self._on_instant = on_instant
         self._unsub: CALLBACK_TYPE | None = None
         self._clock_check: CALLBACK_TYPE | None = None
+        self._stopped = False
         self.next_instant: datetime | None = None
 
     @callback
     def arm(self) -> None:
         """Set the timer for the next instant after now, replacing the one set."""
         self._cancel()
+        if self._stopped:
+            return
         self.next_instant = self._next_fn(dt_util.utcnow())
         if self.next_instant is not None:
             self._unsub = async_track_point_in_utc_time(self._hass, self._fire, self.next_instant)
@@ -50,7 +53,8 @@ class InstantTimer:
 
     @callback
     def stop(self) -> None:
-        """Cancel the timer and its clock check."""
+        """Cancel the timer and its clock check, for good."""
+        self._stopped = True
         self._cancel()
         if self._clock_check is not None:
             self._clock_check()

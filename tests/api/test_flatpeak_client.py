@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 import logging
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.flatpeak.api import (
+    DEVICE_PAGE_LIMIT,
     FLATPEAK_API_VERSION,
+    MAX_DEVICES,
+    MAX_REFERENCE_ID_LENGTH,
     AuthenticationError,
     CommunicationError,
     DeviceType,
@@ -163,6 +167,159 @@ async def test_create_device(flatpeak: FlatpeakClient, sandbox: Sandbox) -> None
     assert fetched.battery is not None
     assert fetched.battery.capacity_kwh == 9.5
     assert fetched.battery.charge_power_kw == 3.6
+
+
+def add_devices(sandbox: Sandbox, count: int, reference_id: str = "fleet") -> list[str]:
+    """Register count batteries at the sandbox's location, straight into its store."""
+    body = {
+        "reference_id": reference_id,
+        "type": "BATTERY_SYSTEM",
+        "locations": [sandbox.location_id],
+        "properties": {"capacity_kwh": 10, "power_rating_import_kwh": 3.6},
+    }
+    return [sandbox.flatpeak._add_device(body).id for _ in range(count)]
+
+
+async def test_list_devices_of_the_account(flatpeak: FlatpeakClient, sandbox: Sandbox) -> None:
+    listed = await flatpeak.list_devices()
+
+    assert [device.id for device in listed.devices] == [
+        sandbox.heat_pump_id,
+        sandbox.ev_charger_id,
+        sandbox.device_id,
+    ]
+    assert [device.type for device in listed.devices] == [
+        DeviceType.OTHER,
+        DeviceType.EV_CHARGER,
+        DeviceType.BATTERY_SYSTEM,
+    ]
+    heat_pump, charger, battery = listed.devices
+    assert heat_pump.heat_pump is not None
+    assert heat_pump.heat_pump.thermal_storage_litres == 200
+    assert charger.ev_charger is not None
+    assert charger.ev_charger.max_power_kw == 7.4
+    assert battery.battery is not None
+    assert battery == await flatpeak.get_device(sandbox.device_id)
+    assert (listed.truncated, listed.pages) == (False, 1)
+    assert counts(sandbox, "device_list") == (1,)
+
+
+async def test_list_devices_follows_every_page(flatpeak: FlatpeakClient, sandbox: Sandbox) -> None:
+    added = add_devices(sandbox, 2 * DEVICE_PAGE_LIMIT + 50)
+
+    listed = await flatpeak.list_devices()
+
+    newest_first = [*added[::-1], sandbox.heat_pump_id, sandbox.ev_charger_id, sandbox.device_id]
+    assert [device.id for device in listed.devices] == newest_first
+    assert (listed.truncated, listed.pages) == (False, 3)
+    assert counts(sandbox, "device_list", "login") == (3, 1)
+
+
+async def test_list_devices_up_to_a_count(flatpeak: FlatpeakClient, sandbox: Sandbox) -> None:
+    add_devices(sandbox, 150)
+
+    few = await flatpeak.list_devices(max_devices=5)
+    assert len(few.devices) == 5
+    assert (few.truncated, few.pages) == (True, 1)
+    # Exactly as many as there are: nothing was left out.
+    every = await flatpeak.list_devices(max_devices=153)
+    assert len(every.devices) == 153
+    assert (every.truncated, every.pages) == (False, 2)
+    assert few.devices == every.devices[:5]
+
+
+async def test_list_devices_by_reference_id(flatpeak: FlatpeakClient, sandbox: Sandbox) -> None:
+    odd = "Garage & drive/2 ü?x=1#y"
+    (garage,) = add_devices(sandbox, 1, reference_id=odd)
+    add_devices(sandbox, 3)
+
+    charger = await flatpeak.list_devices(reference_id="SANDBOX-EV-CHARGER-1")
+    found = await flatpeak.list_devices(reference_id=odd)
+    nothing = await flatpeak.list_devices(reference_id="nobody")
+
+    assert [device.id for device in charger.devices] == [sandbox.ev_charger_id]
+    assert [device.id for device in found.devices] == [garage]
+    assert found.devices[0].reference_id == odd
+    assert (nothing.devices, nothing.truncated) == ((), False)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"reference_id": ""}, "non-empty"),
+        ({"reference_id": "  "}, "non-empty"),
+        ({"reference_id": "x" * (MAX_REFERENCE_ID_LENGTH + 1)}, "at most"),
+        ({"max_devices": 0}, "max_devices"),
+        ({"max_devices": MAX_DEVICES + 1}, "max_devices"),
+    ],
+)
+async def test_list_devices_checks_its_input_before_sending(
+    flatpeak: FlatpeakClient, sandbox: Sandbox, arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        await flatpeak.list_devices(**arguments)
+    assert sum(sandbox.request_counts.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("", [], ""),
+        ("", "devices", ""),
+        ("object", "device", "object"),
+        ("data", None, "data"),
+        ("data", {}, "data"),
+        ("has_more", "?", "has_more"),
+        ("data.1.id", None, "data[1].id"),
+        ("data.0.live_mode", 3, "data[0].live_mode"),
+    ],
+)
+async def test_a_page_that_cannot_be_read(
+    flatpeak: FlatpeakClient, sandbox: Sandbox, field: str, value: Any, path: str
+) -> None:
+    kind = "drop_field" if value is None else "wrong_type"
+    sandbox.inject(Fault(route="device_list", kind=kind, field=field, value=value))
+
+    with pytest.raises(InvalidResponseError) as caught:
+        await flatpeak.list_devices()
+
+    assert caught.value.path == path
+    assert str(caught.value).endswith("(page 1 of GET /devices)")
+
+
+async def test_an_unreadable_device_on_a_later_page(
+    flatpeak: FlatpeakClient, sandbox: Sandbox
+) -> None:
+    add_devices(sandbox, DEVICE_PAGE_LIMIT)
+    # The first page comes with trailing spaces (read as meant); the second loses an ID.
+    sandbox.inject(Fault(route="device_list", kind="trailing_space"))
+    sandbox.inject(Fault(route="device_list", kind="drop_field", field="data.2.id"))
+
+    with pytest.raises(InvalidResponseError, match=r"data\[2\]\.id.*page 2 of GET /devices"):
+        await flatpeak.list_devices()
+    assert counts(sandbox, "device_list") == (2,)
+
+
+async def test_a_failing_page_ends_the_listing(flatpeak: FlatpeakClient, sandbox: Sandbox) -> None:
+    add_devices(sandbox, DEVICE_PAGE_LIMIT)
+    sandbox.inject(Fault(route="device_list", kind="trailing_space"))
+    sandbox.inject(Fault(route="device_list", status=429, retry_after="5"))
+
+    with pytest.raises(RateLimitError):
+        await flatpeak.list_devices()
+    assert counts(sandbox, "device_list") == (2,)
+
+
+async def test_a_refused_token_is_renewed_while_listing(
+    flatpeak: FlatpeakClient, sandbox: Sandbox
+) -> None:
+    await flatpeak.authenticate()
+    sandbox.expire_tokens()
+
+    listed = await flatpeak.list_devices(reference_id="SANDBOX-HEAT-PUMP-1")
+
+    assert [device.id for device in listed.devices] == [sandbox.heat_pump_id]
+    assert counts(sandbox, "login", "device_list") == (2, 2)
 
 
 async def test_create_device_rejected_by_the_api(

@@ -42,6 +42,7 @@ from custom_components.flatpeak.api import (
     AuthenticationError,
     ConnectionType,
     Device,
+    DevicePage,
     DeviceStateRecord,
     DeviceType,
     FlatpeakClient,
@@ -98,7 +99,7 @@ pytestmark = [
 ]
 
 # How many examples each test tries (per parametrized case).
-RANDOM_EXAMPLES = 300  # each given to the 7 parsers
+RANDOM_EXAMPLES = 300  # each given to the 8 parsers
 MUTATION_EXAMPLES = 250
 ERROR_EXAMPLES = 400
 RETRY_AFTER_EXAMPLES = 500
@@ -321,6 +322,7 @@ def _known_keys() -> list[str]:
     found = {
         "bearer_token",
         "expires_in",
+        "has_more",
         "tariff",
         "rate",
         "power_rating_import_kwh",
@@ -736,6 +738,11 @@ def check_device(device: Device) -> None:
     assert device.id
 
 
+def check_device_page(page: DevicePage) -> None:
+    for device in page.devices:
+        check_device(device)
+
+
 def check_state_record(record: DeviceStateRecord) -> None:
     assert record.id
 
@@ -787,6 +794,7 @@ MODELS: dict[str, tuple[Any, Callable[[Any], None], str]] = {
     "Token": (Token, check_token, "Flatpeak"),
     "LocationStatus": (LocationStatus, check_location, "Flatpeak"),
     "Device": (Device, check_device, "Flatpeak"),
+    "DevicePage": (DevicePage, check_device_page, "Flatpeak"),
     "DeviceStateRecord": (DeviceStateRecord, check_state_record, "Flatpeak"),
     "SocSchedule": (SocSchedule, check_schedule, "Flatpeak"),
     "Prices": (Prices, check_prices, "Flatpeak"),
@@ -830,6 +838,19 @@ def _state_record() -> Json:
     }
 
 
+def _device_list() -> Json:
+    """A page of the device list: both documented device shapes, and more to come."""
+    return {
+        "object": "list",
+        "url": "/devices",
+        "has_more": True,
+        "data": [
+            fixture_json("flatpeak/device.json"),
+            fixture_json("flatpeak/device_created.json"),
+        ],
+    }
+
+
 def _schedule_with_sessions() -> Json:
     """Three sessions of two slots each, out of order."""
     doc = fixture_json("flatpeak/schedule_soc.json")
@@ -868,6 +889,7 @@ SEEDS: dict[str, tuple[str, Callable[[], Json]]] = {
     "location_status": ("LocationStatus", lambda: fixture_json("flatpeak/location_status.json")),
     "device": ("Device", lambda: fixture_json("flatpeak/device.json")),
     "device_created": ("Device", lambda: fixture_json("flatpeak/device_created.json")),
+    "device_list": ("DevicePage", _device_list),
     "device_state": ("DeviceStateRecord", _state_record),
     "schedule_soc": ("SocSchedule", lambda: fixture_json("flatpeak/schedule_soc.json")),
     "schedule_sessions": ("SocSchedule", _schedule_with_sessions),

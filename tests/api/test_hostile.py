@@ -34,6 +34,10 @@ from aiohttp import web
 import pytest
 
 from custom_components.flatpeak.api import (
+    DEVICE_PAGE_LIMIT,
+    MAX_DEVICE_PAGE_BYTES,
+    MAX_DEVICE_PAGES,
+    MAX_DEVICES,
     MAX_JSON_DEPTH,
     MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
@@ -697,6 +701,155 @@ async def test_ids_too_long_in_an_answer_are_invalid(
     server.handler = answer([{"id": "e1", "program_id": "p" * 129}])
     with pytest.raises(InvalidResponseError, match=r"\[0\]\.program_id"):
         await flip_client(session, server).list_events()
+
+
+# Lists
+
+
+def device_pages(
+    server: Server, pages: Callable[[int], tuple[list[str], bool]]
+) -> list[dict[str, str]]:
+    """Serve `GET /devices` page n (from 1) as pages(n) says: its IDs and has_more.
+
+    Returns the query of each request, as the server received it.
+    """
+    queries: list[dict[str, str]] = []
+    server.routes["/login"] = LOGIN
+
+    async def handler(request: web.Request) -> web.Response:
+        queries.append(dict(request.query))
+        ids, more = pages(len(queries))
+        body = {"object": "list", "has_more": more, "data": [{"id": one} for one in ids]}
+        return web.json_response(body)
+
+    server.routes["/devices"] = handler
+    return queries
+
+
+async def test_a_server_that_always_has_more_is_read_up_to_the_page_cap(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    queries = device_pages(server, lambda n: ([f"dev_{n}"], True))
+
+    with measured("a device list without end, stopped at the cap") as figures:
+        listed = await flatpeak_client(session, server).list_devices()
+
+    assert (listed.truncated, listed.pages) == (True, MAX_DEVICE_PAGES)
+    assert [device.id for device in listed.devices] == [
+        f"dev_{n}" for n in range(1, MAX_DEVICE_PAGES + 1)
+    ]
+    assert len(queries) == MAX_DEVICE_PAGES
+    assert queries[0] == {"limit": str(DEVICE_PAGE_LIMIT)}
+    assert queries[-1] == {
+        "limit": str(DEVICE_PAGE_LIMIT),
+        "starting_after": f"dev_{MAX_DEVICE_PAGES - 1}",
+    }
+    assert figures.seconds < 30
+
+
+async def test_full_pages_are_read_up_to_the_device_cap(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    def full(n: int) -> tuple[list[str], bool]:
+        return [f"dev_{n}x{i}" for i in range(DEVICE_PAGE_LIMIT)], True
+
+    device_pages(server, full)
+
+    listed = await flatpeak_client(session, server).list_devices()
+
+    assert len(listed.devices) == MAX_DEVICES
+    assert (listed.truncated, listed.pages) == (True, MAX_DEVICES // DEVICE_PAGE_LIMIT)
+
+
+async def test_a_page_of_devices_is_smaller_than_any_answer(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    # Within the limit of any answer, beyond that of a page of devices.
+    padding = "x" * (MAX_DEVICE_PAGE_BYTES // 2)
+    assert 3 * len(padding) < MAX_RESPONSE_BYTES
+    server.routes["/login"] = LOGIN
+    server.routes["/devices"] = answer(
+        {"object": "list", "has_more": False, "data": [{"id": "dev_1", "a": padding}] * 3}
+    )
+
+    with pytest.raises(InvalidResponseError, match="larger than.*page 1 of GET") as caught:
+        await flatpeak_client(session, server).list_devices()
+
+    assert_clean(caught.value)
+    assert server.paths() == ["/login", "/devices"]
+
+
+async def test_a_server_going_round_in_circles_is_left(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    queries = device_pages(server, lambda n: (["dev_a", "dev_b"], True))
+
+    listed = await flatpeak_client(session, server).list_devices()
+
+    assert [device.id for device in listed.devices] == ["dev_a", "dev_b"]
+    assert (listed.truncated, listed.pages) == (True, 2)
+    assert queries[1]["starting_after"] == "dev_b"
+
+
+async def test_an_empty_page_that_says_there_is_more(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    device_pages(server, lambda n: ([], True))
+
+    listed = await flatpeak_client(session, server).list_devices()
+
+    assert (listed.devices, listed.truncated, listed.pages) == ((), True, 1)
+
+
+async def test_a_device_listed_twice_is_kept_once(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    pages = {1: (["dev_c", "dev_b"], True), 2: (["dev_b", "dev_a"], False)}
+    device_pages(server, pages.__getitem__)
+
+    listed = await flatpeak_client(session, server).list_devices()
+
+    assert [device.id for device in listed.devices] == ["dev_c", "dev_b", "dev_a"]
+    assert (listed.truncated, listed.pages) == (False, 2)
+
+
+async def test_a_page_longer_than_asked_for_is_cut_at_the_count(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    queries = device_pages(server, lambda n: ([f"dev_{i}" for i in range(150)], False))
+
+    listed = await flatpeak_client(session, server).list_devices(max_devices=120)
+
+    assert len(listed.devices) == 120
+    assert (listed.truncated, listed.pages) == (True, 1)
+    assert queries == [{"limit": str(DEVICE_PAGE_LIMIT)}]
+
+
+async def test_a_cursor_from_the_server_stays_one_query_value(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    odd = "dev_1&limit=1000 #x"
+    pages = {1: ([odd], True), 2: (["dev_2"], False)}
+    queries = device_pages(server, pages.__getitem__)
+
+    listed = await flatpeak_client(session, server).list_devices(reference_id="a&b=c")
+
+    assert [device.id for device in listed.devices] == [odd, "dev_2"]
+    assert queries[1] == {"limit": "100", "reference_id": "a&b=c", "starting_after": odd}
+
+
+async def test_credentials_quoted_in_a_device_list_are_redacted(
+    server: Server, session: aiohttp.ClientSession
+) -> None:
+    server.routes["/login"] = LOGIN
+    server.routes["/devices"] = answer(
+        {"object": "list", "data": [{"id": "dev_1"}, {"id": "dev_2", "live_mode": API_KEY}]}
+    )
+
+    with pytest.raises(InvalidResponseError, match=r"data\[1\]\.live_mode.*page 1") as caught:
+        await flatpeak_client(session, server).list_devices()
+
+    assert_clean(caught.value)
 
 
 # What already held

@@ -10,6 +10,7 @@ import pytest
 from custom_components.flatpeak.api import (
     ConnectionType,
     Device,
+    DevicePage,
     DeviceStateRecord,
     DeviceType,
     InvalidResponseError,
@@ -327,6 +328,54 @@ def test_device_without_properties_or_battery() -> None:
     assert minimal.live_mode is False
     bare = Device.from_json({"id": "dev_1"})
     assert (bare.battery, bare.ev_charger, bare.heat_pump) == (None, None, None)
+
+
+def device_page(**fields: Any) -> dict[str, Any]:
+    created = fixture_json("flatpeak/device_created.json")
+    created["id"] = "dev_641b90b758fb8e6293716e3c"
+    page = {
+        "object": "list",
+        "url": "/devices",
+        "has_more": True,
+        "data": [fixture_json("flatpeak/device.json"), created],
+    }
+    page.update(fields)
+    return {key: value for key, value in page.items() if value is not None}
+
+
+def test_a_page_of_devices() -> None:
+    page = DevicePage.from_json(device_page())
+
+    assert [device.id for device in page.devices] == [
+        "dev_63a6087272941ef077a8fd3e",
+        "dev_641b90b758fb8e6293716e3c",
+    ]
+    assert page.devices[0] == Device.from_json(fixture_json("flatpeak/device.json"))
+    assert page.has_more is True
+
+
+def test_a_page_of_devices_read_tolerantly() -> None:
+    # No `object`, or one in another case; no `has_more`: the last page.
+    last = DevicePage.from_json(device_page(object=None, has_more=None, data=[]))
+    assert (last.devices, last.has_more) == ((), False)
+    spaced = DevicePage.from_json(device_page(object=" List ", has_more="false"))
+    assert (len(spaced.devices), spaced.has_more) == (2, False)
+
+
+@pytest.mark.parametrize(
+    ("doc", "path"),
+    [
+        ([], ""),
+        (device_page(object="device"), "object"),
+        (device_page(data=None), "data"),
+        (device_page(data={"id": "dev_1"}), "data"),
+        (device_page(data=[{"id": "dev_1"}, "dev_2"]), "data[1]"),
+        (device_page(data=[{"id": "dev_1"}, {"id": "dev_2", "consents": 1}]), "data[1].consents"),
+        (device_page(has_more=2), "has_more"),
+    ],
+)
+def test_a_page_of_devices_that_cannot_be_read(doc: Any, path: str) -> None:
+    assert parse_error(DevicePage.from_json, doc).path == path
 
 
 def test_device_rejects_a_fractional_phase_count() -> None:

@@ -25,7 +25,7 @@ from homeassistant.setup import async_setup_component
 from custom_components.flatpeak.api import SocSchedule
 from custom_components.flatpeak.schedule import ChargingPlan
 from sandbox import Sandbox
-from tests.integration.common import session
+from tests.integration.common import device_of, session
 
 from .common import entity_ids, load, make_entries, summary, write_result
 
@@ -60,16 +60,16 @@ async def test_cpu_per_update(
     hass: HomeAssistant, sandbox: Sandbox, entry_data: dict[str, Any]
 ) -> None:
     load_before = load()
-    (entry,) = make_entries(entry_data, [sandbox.device_id])
+    (entry,) = make_entries(entry_data, sandbox.location_id, [sandbox.device_id])
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     documents = [week(start, 5000), week(start + HALF_HOUR, 3600)]
     sandbox.set_schedule_override(documents[0]["data"])
     entry.add_to_hass(hass)
     assert await async_setup_component(hass, "flatpeak", {})
     await hass.async_block_till_done()
-    coordinator = entry.runtime_data.schedule
+    coordinator = device_of(entry).schedule
     (calendar,) = entity_ids(hass, [sandbox.device_id], "calendar", "charging_windows")
-    listeners = sum(coordinator in e.reads for e in entry.runtime_data.writer._entities)
+    listeners = sum(coordinator in e.reads for e in device_of(entry).writer._entities)
 
     # A fetch hands over a document freshly decoded from JSON.
     wires = [json.dumps(document) for document in documents]

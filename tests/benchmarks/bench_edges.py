@@ -169,7 +169,7 @@ async def test_edge_latency(
     device_ids = await make_devices(hass, sandbox, entry_data, entries)
     far = datetime.now(UTC) + timedelta(days=1)
     sandbox.set_schedule_override([session(far, far + timedelta(hours=2), (far, far))])
-    config_entries = make_entries(entry_data, device_ids, QUIET)
+    config_entries = make_entries(entry_data, sandbox.location_id, device_ids, QUIET)
     for entry in config_entries:
         entry.add_to_hass(hass)
     assert await async_setup_component(hass, "flatpeak", {})
@@ -198,7 +198,13 @@ async def test_edge_latency(
 
     hass.bus.async_listen(EVENT_STATE_CHANGED, record)
     # Each entry fetches the new schedule now, as it would on its next poll.
-    await asyncio.gather(*(e.runtime_data.schedule.async_refresh() for e in config_entries))
+    await asyncio.gather(
+        *(
+            d.schedule.async_refresh()
+            for e in config_entries
+            for d in e.runtime_data.devices.values()
+        )
+    )
     # What the set-up and the fetches left to store is written now, not during the edges:
     # under test, the stand-in for Home Assistant's storage encodes it on the event loop.
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)

@@ -177,7 +177,7 @@ async def test_longest_callback(
     device_ids = await make_devices(hass, sandbox, entry_data, ENTRIES)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     sandbox.set_schedule_override(week(start, 5000)["data"])
-    config_entries = make_entries(entry_data, device_ids)
+    config_entries = make_entries(entry_data, sandbox.location_id, device_ids)
     slow: list[Slow] = []
     totals = {"count": 0.0, "max_any": 0.0, "gc_max": 0.0, "gc_full": 0.0}
     phases: dict[str, float] = {}
@@ -193,7 +193,13 @@ async def test_longest_callback(
         # A new week's schedule for every entry, fetched from the sandbox.
         began = time.perf_counter()
         sandbox.set_schedule_override(week(start + timedelta(minutes=30), 3600)["data"])
-        await asyncio.gather(*(e.runtime_data.schedule.async_refresh() for e in config_entries))
+        await asyncio.gather(
+            *(
+                d.schedule.async_refresh()
+                for e in config_entries
+                for d in e.runtime_data.devices.values()
+            )
+        )
         await hass.async_block_till_done()
         phases["week_schedule"] = time.perf_counter() - began
 
@@ -214,7 +220,13 @@ async def test_longest_callback(
         edges = [first + timedelta(seconds=0.5 * i) for i in range(EDGES)]
         slots = list(zip(edges[::2], edges[1::2], strict=True))
         sandbox.set_schedule_override([session(first, edges[-1] + timedelta(minutes=1), *slots)])
-        await asyncio.gather(*(e.runtime_data.schedule.async_refresh() for e in config_entries))
+        await asyncio.gather(
+            *(
+                d.schedule.async_refresh()
+                for e in config_entries
+                for d in e.runtime_data.devices.values()
+            )
+        )
         await asyncio.sleep((edges[-1] - datetime.now(UTC)).total_seconds() + 1)
         await hass.async_block_till_done()
         phases["edges"] = time.perf_counter() - began

@@ -80,7 +80,7 @@ async def test_requests_per_day(
     sandbox.set_schedule_override(schedule(0))
     device_ids = await make_devices(hass, sandbox, entry_data, devices)
     sandbox.reset_counts()
-    for entry in make_entries(entry_data, device_ids):
+    for entry in make_entries(entry_data, sandbox.location_id, device_ids):
         entry.add_to_hass(hass)
     assert await async_setup_component(hass, "flatpeak", {})
     await hass.async_block_till_done()

@@ -14,15 +14,16 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
+from types import MappingProxyType
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
 
 from sandbox import Sandbox
-from tests.integration.common import make_devices
+from tests.integration.common import device_subentry, make_devices
 
 from .common import load, make_entries, write_result
 
@@ -33,7 +34,7 @@ async def test_setup_time(
 ) -> None:
     load_before = load()
     device_ids = await make_devices(hass, sandbox, entry_data, entries)
-    config_entries = make_entries(entry_data, device_ids)
+    config_entries = make_entries(entry_data, sandbox.location_id, device_ids)
     for entry in config_entries:
         entry.add_to_hass(hass)
     sandbox.reset_counts()
@@ -67,22 +68,31 @@ async def test_memory_per_entry(
 ) -> None:
     load_before = load()
     count = 50
-    device_ids = await make_devices(hass, sandbox, entry_data, count)
-    first, *rest = make_entries(entry_data, device_ids)
+    first_id, *rest = await make_devices(hass, sandbox, entry_data, count)
+    (entry,) = make_entries(entry_data, sandbox.location_id, [first_id])
     assert await async_setup_component(hass, "flatpeak", {})
     await hass.async_block_till_done()
 
     tracemalloc.start()
     try:
         before = traced()
-        first.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(first.entry_id)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         after_first = traced()
-        for entry in rest:
-            entry.add_to_hass(hass)
-            assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        # The further devices are added to the running account, as "Add device" does.
+        for number, device_id in enumerate(rest, start=1):
+            device = device_subentry(device_id, sandbox.location_id, f"Battery {number}")
+            hass.config_entries.async_add_subentry(
+                entry,
+                ConfigSubentry(
+                    data=MappingProxyType(dict(device["data"])),
+                    subentry_type=device["subentry_type"],
+                    title=device["title"],
+                    unique_id=device["unique_id"],
+                ),
+            )
+            await hass.async_block_till_done()
         after_rest = traced()
         snapshot = tracemalloc.take_snapshot()
     finally:

@@ -16,7 +16,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
+from custom_components.flatpeak.const import DOMAIN
+from tests.integration.common import batteries_entry
 
 # Where each benchmark writes its JSON; scripts/bench sets it and renders the report.
 RESULTS = Path(os.environ.get("FLATPEAK_BENCH_RESULTS", "/tmp/flatpeak-bench"))  # noqa: S108
@@ -62,19 +63,13 @@ def summary(values: Iterable[float]) -> dict[str, float | int | None]:
 
 
 def make_entries(
-    entry_data: dict[str, Any], device_ids: list[str], options: dict[str, Any] | None = None
+    entry_data: dict[str, Any],
+    location_id: str,
+    device_ids: list[str],
+    options: dict[str, Any] | None = None,
 ) -> list[MockConfigEntry]:
-    """One config entry per device, not yet added to hass."""
-    return [
-        MockConfigEntry(
-            domain=DOMAIN,
-            title=f"Battery {number}",
-            data={**entry_data, CONF_DEVICE_ID: device_id},
-            unique_id=device_id,
-            options=dict(options or {}),
-        )
-        for number, device_id in enumerate(device_ids)
-    ]
+    """One account entry with every device, not yet added to hass."""
+    return [batteries_entry(entry_data, location_id, device_ids, options=options)]
 
 
 def entity_ids(hass: HomeAssistant, device_ids: list[str], platform: str, key: str) -> list[str]:

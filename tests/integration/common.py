@@ -6,19 +6,29 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.flatpeak.api import DeviceType, FlatpeakClient
 from custom_components.flatpeak.const import (
+    CONF_ACCOUNT_ID,
+    CONF_DEVICE_ID,
+    CONF_LOCATION_ID,
+    DOMAIN,
     LEAD_TIME,
     PRICE_INTERVAL,
     SCHEDULE_INTERVAL,
     STATUS_INTERVAL,
+    SUBENTRY_DEVICE,
 )
+from custom_components.flatpeak.data import DeviceData
+from custom_components.flatpeak.migration import VERSION, account_title
 from sandbox import Sandbox
 
+# The sandbox's demo battery, as its device subentry is titled.
+BATTERY_NAME = "Nova Systems Pico Ultimate"
 PREFIX = "nova_systems_pico_ultimate"
 CHARGING = f"binary_sensor.{PREFIX}_charging_window"
 STARTING_SOON = f"binary_sensor.{PREFIX}_charging_window_starting_soon"
@@ -60,6 +70,58 @@ def session(
             for a, b in slots
         ],
     }
+
+
+def device_subentry(
+    device_id: str, location_id: str, title: str, **settings: Any
+) -> ConfigSubentryData:
+    """The subentry of one Flatpeak device, with its own settings."""
+    return ConfigSubentryData(
+        data={CONF_DEVICE_ID: device_id, CONF_LOCATION_ID: location_id, **settings},
+        subentry_type=SUBENTRY_DEVICE,
+        title=title,
+        unique_id=device_id,
+    )
+
+
+def account_entry(
+    data: dict[str, Any],
+    *devices: ConfigSubentryData,
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """The entry of a Flatpeak account with its devices, not yet added to hass."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=account_title(data[CONF_ACCOUNT_ID]),
+        data=data,
+        unique_id=data[CONF_ACCOUNT_ID],
+        options=options or {},
+        version=VERSION,
+        subentries_data=devices,
+    )
+
+
+def batteries_entry(
+    data: dict[str, Any],
+    location_id: str,
+    device_ids: list[str],
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """An account with the given devices at one location, titled "Battery 0", "Battery 1" …"""
+    devices = [
+        device_subentry(device_id, location_id, f"Battery {number}")
+        for number, device_id in enumerate(device_ids)
+    ]
+    return account_entry(data, *devices, options=options)
+
+
+def device_of(entry: MockConfigEntry, device_id: str | None = None) -> DeviceData:
+    """The running device of an account: its only one, or the one with device_id."""
+    devices = list(entry.runtime_data.devices.values())
+    if device_id is None:
+        (device,) = devices
+        return device
+    return next(device for device in devices if device.device_id == device_id)
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:

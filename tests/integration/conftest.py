@@ -9,19 +9,15 @@ from unittest.mock import PropertyMock, patch
 # Diagnostics import the Supervisor client, whose models are compiled when the
 # module is imported; under frozen time that fails, so import it up front.
 import homeassistant.components.hassio  # noqa: F401
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_KEY, CONF_URL
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.flatpeak.const import (
-    CONF_ACCOUNT_ID,
-    CONF_DEVICE_ID,
-    CONF_LOCATION_ID,
-    DOMAIN,
-)
+from custom_components.flatpeak.const import CONF_ACCOUNT_ID
 from sandbox import Sandbox
 
-from .common import QUIET
+from .common import BATTERY_NAME, QUIET, account_entry, device_subentry
 
 
 @pytest.fixture(autouse=True)
@@ -55,34 +51,27 @@ async def sandbox_url(sandbox: Sandbox, socket_enabled: None) -> AsyncIterator[s
 
 @pytest.fixture
 def entry_data(sandbox: Sandbox, sandbox_url: str) -> dict[str, Any]:
-    """Config entry data for the sandbox's demo battery."""
+    """The data of a config entry for the sandbox's account."""
     return {
         CONF_API_KEY: sandbox.api_key,
         CONF_ACCOUNT_ID: sandbox.account_id,
-        CONF_DEVICE_ID: sandbox.device_id,
-        CONF_LOCATION_ID: sandbox.location_id,
         CONF_URL: sandbox_url,
     }
 
 
 @pytest.fixture
-def mock_config_entry(entry_data: dict[str, Any], sandbox: Sandbox) -> MockConfigEntry:
-    """A config entry for the sandbox's demo battery, not yet added to hass."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Nova Systems Pico Ultimate",
-        data=entry_data,
-        unique_id=sandbox.device_id,
-    )
+def battery(sandbox: Sandbox) -> ConfigSubentryData:
+    """The device subentry of the sandbox's demo battery."""
+    return device_subentry(sandbox.device_id, sandbox.location_id, BATTERY_NAME)
 
 
 @pytest.fixture
-def quiet_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
-    """An entry that polls rarely, so that polling stays out of the way of boundaries."""
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        data=mock_config_entry.data,
-        unique_id=mock_config_entry.unique_id,
-        options=QUIET,
-    )
+def mock_config_entry(entry_data: dict[str, Any], battery: ConfigSubentryData) -> MockConfigEntry:
+    """The sandbox's account with its demo battery, not yet added to hass."""
+    return account_entry(entry_data, battery)
+
+
+@pytest.fixture
+def quiet_entry(entry_data: dict[str, Any], battery: ConfigSubentryData) -> MockConfigEntry:
+    """The account, polling rarely, so that polling stays out of the way of boundaries."""
+    return account_entry(entry_data, battery, options=QUIET)

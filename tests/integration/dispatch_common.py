@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry, ConfigSubentryData
 from homeassistant.const import CONF_API_KEY, CONF_URL, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.flatpeak.const import DOMAIN
+from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN, SUBENTRY_DEVICE
 from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
+from custom_components.flatpeak.dispatch.flip.store import store_key
 from sandbox import Sandbox
 
-from .common import PREFIX, session
+from .common import PREFIX, device_of, session
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -33,8 +35,9 @@ type Key = tuple[Any, ...]
 
 
 def flip_data(sandbox: Sandbox, url: str, **changes: Any) -> dict[str, Any]:
-    """Subentry data of a Flip dispatch to the sandbox's program."""
+    """Subentry data of a Flip dispatch of the sandbox's battery to the sandbox's program."""
     return {
+        CONF_DEVICE_ID: sandbox.device_id,
         CONF_API_KEY: sandbox.flip_api_key,
         CONF_URL: url,
         "program_id": sandbox.flip_program_id,
@@ -49,19 +52,30 @@ def flip_data(sandbox: Sandbox, url: str, **changes: Any) -> dict[str, Any]:
 
 def with_flip(entry: MockConfigEntry, data: dict[str, Any]) -> MockConfigEntry:
     """A copy of a config entry that has a Flip dispatch."""
+    devices = [
+        ConfigSubentryData(
+            data=device.data,
+            subentry_type=device.subentry_type,
+            title=device.title,
+            unique_id=device.unique_id,
+        )
+        for device in entry.subentries.values()
+    ]
     return MockConfigEntry(
         domain=DOMAIN,
         title=entry.title,
         data=entry.data,
         options=entry.options,
         unique_id=entry.unique_id,
+        version=entry.version,
         subentries_data=[
+            *devices,
             ConfigSubentryData(
                 data=data,
                 subentry_type=SUBENTRY_TYPE,
                 title=f"Flip {data['program_id']}",
                 unique_id=None,
-            )
+            ),
         ],
     )
 
@@ -77,9 +91,20 @@ def flip_counts(sandbox: Sandbox) -> tuple[int, int, int]:
     return counts["flip_event_create"], counts["flip_event_cancel"], counts["flip_event_list"]
 
 
+def dispatch_key(entry: MockConfigEntry) -> str:
+    """The storage key of the dispatch of the account's (first) device."""
+    device = next(s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_DEVICE)
+    return store_key(entry.entry_id, device.data[CONF_DEVICE_ID])
+
+
+def flip_subentry(entry: MockConfigEntry) -> ConfigSubentry:
+    """The account's Flip dispatch subentry."""
+    return next(s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_TYPE)
+
+
 def stored_dispatch(hass_storage: dict[str, Any], entry: MockConfigEntry) -> dict[str, Any]:
     """What the entry's Flip dispatch last saved."""
-    data: dict[str, Any] = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    data: dict[str, Any] = hass_storage[dispatch_key(entry)]["data"]
     return data
 
 
@@ -159,7 +184,7 @@ def devices_of(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, dr.Devi
 
 async def refresh_schedule(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Fetch the schedule now and let the reconciliation it causes finish."""
-    await entry.runtime_data.schedule.async_refresh()
+    await device_of(entry).schedule.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -189,15 +214,23 @@ class Watch:
     entity of the Flatpeak device unavailable for a moment: both show here.
     """
 
-    def __init__(self, hass: HomeAssistant, entry: MockConfigEntry) -> None:
-        """Start watching a loaded entry."""
+    def __init__(
+        self, hass: HomeAssistant, entry: MockConfigEntry, device_ids: Iterable[str] | None = None
+    ) -> None:
+        """Start watching a loaded entry: the entities of its devices, or of some of them."""
         self._entry = entry
         self._data = entry.runtime_data
         registry = er.async_get(hass)
-        # The Flatpeak device's entities, not the Flip dispatch's.
+        watched = [
+            device
+            for device in entry.runtime_data.devices.values()
+            if device_ids is None or device.device_id in device_ids
+        ]
+        # The Flatpeak devices' entities, not the Flip dispatch's.
         self.flatpeak = {
             item.entity_id
-            for item in er.async_entries_for_device(registry, self._data.registry_device_id)
+            for device in watched
+            for item in er.async_entries_for_device(registry, device.registry_device_id)
         }
         # Every entity's states since, in order; None once removed.
         self.states: defaultdict[str, list[str | None]] = defaultdict(list)

@@ -23,10 +23,19 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
-from custom_components.flatpeak.const import DOMAIN
 from sandbox import Fault, Sandbox
 
-from .common import CHARGING, PREFIX, SCHEDULE_STATUS, session, setup_entry, state
+from .common import (
+    CHARGING,
+    PREFIX,
+    SCHEDULE_STATUS,
+    account_entry,
+    device_of,
+    device_subentry,
+    session,
+    setup_entry,
+    state,
+)
 
 SOURCE = Path(__file__).parents[2] / "blueprints" / "automation" / "flatpeak"
 README = Path(__file__).parents[2] / "README.md"
@@ -202,8 +211,8 @@ async def test_the_readmes_first_automation(
     """The walkthrough's automation, as the README shows it, on a device named as there."""
     freezer.move_to(NOW)
     sandbox.set_schedule_override([session(NOW, SESSION_END, (START, END))])
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Home battery", data=entry_data, unique_id=sandbox.device_id
+    entry = account_entry(
+        entry_data, device_subentry(sandbox.device_id, sandbox.location_id, "Home battery")
     )
     await setup_entry(hass, entry)
     await set_up_devices(hass)
@@ -687,7 +696,7 @@ async def test_notification_from_the_integrations_event_entity(
     # Flatpeak moves the window 20 minutes later.
     later = timedelta(minutes=20)
     sandbox.set_schedule_override([session(NOW, SESSION_END, (START + later, END + later))])
-    await flatpeak.runtime_data.schedule.async_refresh()
+    await device_of(flatpeak).schedule.async_refresh()
     await settle(hass)
 
     (notification,) = notifications(hass)

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.flatpeak.calendar import FlatpeakCalendar
 from sandbox import Sandbox
 
-from .common import CALENDAR, session, setup_entry
+from .common import CALENDAR, device_of, session, setup_entry
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -53,7 +53,7 @@ async def test_events_follow_the_schedule_and_the_time_zone(
     sandbox.set_schedule_override(
         [session(NOW, NOW + 6 * HOUR, *windows(NOW + HOUR, 2), power_w=3000)]
     )
-    await mock_config_entry.runtime_data.schedule.async_refresh()
+    await device_of(mock_config_entry).schedule.async_refresh()
     renewed = await entity.async_get_events(hass, NOW, NOW + 6 * HOUR)
     assert [event.summary for event in renewed] == ["Charging 3.0 kW", "Charging 3.0 kW"]
 

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.flatpeak.const import DOMAIN, LEAD_TIME, SCHEDULE_HORIZON, SCHEDULE_INTERVAL
 from sandbox import Fault, Sandbox
 
-from .common import CHARGING, SCHEDULE_STATUS, setup_entry, state
+from .common import CHARGING, SCHEDULE_STATUS, device_of, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 
@@ -64,7 +64,7 @@ async def test_each_failure_is_recorded_and_explained(
     words: str,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
-    coordinator = mock_config_entry.runtime_data.schedule
+    coordinator = device_of(mock_config_entry).schedule
     sandbox.inject(fault)
 
     freezer.tick(timedelta(minutes=34))
@@ -91,8 +91,11 @@ async def test_a_corrupt_cache_is_ignored(
         "version": 1,
         "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
         "data": {
-            "schedule": {"document": {"data": "nonsense"}, "fetched": NOW.isoformat()},
-            "status": "not even an object",
+            f"schedule:{sandbox.device_id}": {
+                "document": {"data": "nonsense"},
+                "fetched": NOW.isoformat(),
+            },
+            f"status:{sandbox.location_id}": "not even an object",
         },
     }
 
@@ -107,7 +110,7 @@ async def test_options_shape_fetching_and_a_change_reloads(
     hass: HomeAssistant, sandbox: Sandbox, mock_config_entry: MockConfigEntry
 ) -> None:
     await setup_entry(hass, mock_config_entry)
-    assert mock_config_entry.runtime_data.schedule.horizon_hours == 24
+    assert device_of(mock_config_entry).schedule.horizon_hours == 24
 
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
@@ -124,7 +127,7 @@ async def test_options_shape_fetching_and_a_change_reloads(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    schedule = mock_config_entry.runtime_data.schedule
+    schedule = device_of(mock_config_entry).schedule
     assert schedule.horizon_hours == 48
     assert schedule.lead_time == timedelta(minutes=5)
     assert timedelta(minutes=54) <= schedule.update_interval <= timedelta(minutes=66)  # type: ignore[operator]

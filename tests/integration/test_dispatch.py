@@ -26,7 +26,7 @@ from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from custom_components.flatpeak.dispatch.flip.listing import SETTLE_TIME
 from sandbox import Fault, Sandbox
 
-from .common import session, setup_entry, state
+from .common import device_of, session, setup_entry, state
 from .dispatch_common import (
     FLIP_COUNT,
     FLIP_SENSORS,
@@ -39,8 +39,10 @@ from .dispatch_common import (
     Watch,
     advance,
     devices_of,
+    dispatch_key,
     flip_counts,
     flip_data,
+    flip_subentry,
     live,
     live_keys,
     owners,
@@ -197,11 +199,11 @@ async def test_the_dispatch_has_a_device_of_its_own_in_its_subentry(
 ) -> None:
     await set_up(hass, entry)
 
-    (subentry_id,) = entry.subentries
+    subentry_id = flip_subentry(entry).subentry_id
     devices = devices_of(hass, entry)
     battery = devices[scheduled.device_id]
     flip = devices[f"{scheduled.device_id}_flip_dispatch"]
-    assert owners(battery, entry) == {None}
+    assert owners(battery, entry) == {device_of(entry).subentry_id}
     assert owners(flip, entry) == {subentry_id}
     assert flip.via_device_id == battery.id
     assert flip.entry_type is dr.DeviceEntryType.SERVICE
@@ -211,49 +213,6 @@ async def test_the_dispatch_has_a_device_of_its_own_in_its_subentry(
         assert registered is not None
         assert registered.device_id == flip.id
         assert registered.config_subentry_id == subentry_id
-
-
-async def test_an_install_that_put_the_dispatch_on_the_battery_is_repaired(
-    hass: HomeAssistant,
-    scheduled: Sandbox,
-    entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Earlier versions put the dispatch's entities on the battery, in the Flip subentry."""
-    entry.add_to_hass(hass)
-    (subentry_id,) = entry.subentries
-    registry = dr.async_get(hass)
-    battery = registry.async_get_or_create(
-        config_entry_id=entry.entry_id,
-        config_subentry_id=subentry_id,
-        identifiers={(DOMAIN, scheduled.device_id)},
-        name=entry.title,
-    )
-    old_status = er.async_get(hass).async_get_or_create(
-        "sensor",
-        DOMAIN,
-        f"{entry.unique_id}_flip_dispatch_status",
-        config_entry=entry,
-        config_subentry_id=subentry_id,
-        device_id=battery.id,
-        suggested_object_id=FLIP_STATUS.removeprefix("sensor."),
-    )
-
-    await set_up(hass, entry)
-
-    devices = devices_of(hass, entry)
-    assert devices[scheduled.device_id].id == battery.id
-    assert owners(devices[scheduled.device_id], entry) == {None}
-    flip = devices[f"{scheduled.device_id}_flip_dispatch"]
-    moved = er.async_get(hass).async_get(old_status.entity_id)
-    assert moved is not None
-    assert moved.entity_id == FLIP_STATUS
-    assert moved.device_id == flip.id
-    assert state(hass, FLIP_STATUS) == "dispatched"
-    assert "different config subentry" not in caplog.text
-
-
-# Reconciliation
 
 
 async def test_a_new_schedule_moves_withdraws_and_adds_events(
@@ -335,8 +294,8 @@ async def test_ended_events_are_forgotten_without_a_request(
     assert state(hass, FLIP_COUNT) == "0"
     assert state(hass, FLIP_STATUS) == "idle"
     assert flip_counts(scheduled) == before
-    assert entry.runtime_data.dispatch.target is not None
-    assert entry.runtime_data.dispatch.target.upcoming(A[1]) == []
+    assert device_of(entry).dispatch.target is not None
+    assert device_of(entry).dispatch.target.upcoming(A[1]) == []
 
 
 # Exactly once
@@ -377,7 +336,7 @@ async def test_a_crash_between_create_and_save(
     scheduled.set_schedule_override(plan(A, B))
     with patch.object(FlipClient, "create_event", create_then_stop):
         await refresh_schedule(hass, entry)
-    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    stored = hass_storage[dispatch_key(entry)]["data"]
     assert len(stored["events"]) == 1
     assert [intent["key"]["starts_at"] for intent in stored["intents"]] == [z(B[0])]
     assert live_keys(scheduled) == Counter([window(*A), window(*B)])
@@ -396,7 +355,7 @@ async def test_a_crash_between_create_and_save(
         # Ours by its intent, and no longer wanted: cancelled.
         assert live_keys(scheduled) == Counter([window(*A)])
         assert flip_counts(scheduled) == (2, 1, 2)
-    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    stored = hass_storage[dispatch_key(entry)]["data"]
     assert stored["intents"] == []
 
 
@@ -781,7 +740,7 @@ async def test_removing_the_dispatch_withdraws_its_events_and_entities(
     await set_up(hass, entry)
     registry = er.async_get(hass)
     assert registry.async_get(FLIP_STATUS) is not None
-    (subentry_id,) = entry.subentries
+    subentry_id = flip_subentry(entry).subentry_id
     watch = Watch(hass, entry)
 
     assert hass.config_entries.async_remove_subentry(entry, subentry_id)
@@ -792,8 +751,8 @@ async def test_removing_the_dispatch_withdraws_its_events_and_entities(
         assert registry.async_get(entity_id) is None
         assert hass.states.get(entity_id) is None
     assert set(devices_of(hass, entry)) == {scheduled.device_id}
-    assert f"{DOMAIN}.{entry.entry_id}.dispatch" not in hass_storage
-    assert entry.runtime_data.dispatch.target is None
+    assert dispatch_key(entry) not in hass_storage
+    assert device_of(entry).dispatch.target is None
     # The rest of the entry ran on.
     watch.assert_untouched()
 
@@ -834,13 +793,13 @@ async def test_a_change_during_a_create_sends_the_event_once(
 
     scheduled.set_schedule_override(plan(A, B))
     with patch.object(FlipClient, "create_event", create_then_hang):
-        await entry.runtime_data.schedule.async_refresh()
+        await device_of(entry).schedule.async_refresh()
         await created.wait()
-    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    stored = hass_storage[dispatch_key(entry)]["data"]
     assert [intent["key"]["starts_at"] for intent in stored["intents"]] == [z(B[0])]
 
     # A setting that leaves the events as they are.
-    (subentry,) = entry.subentries.values()
+    subentry = flip_subentry(entry)
     hass.config_entries.async_update_subentry(entry, subentry, data=settings | {"min_duration": 30})
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -848,7 +807,7 @@ async def test_a_change_during_a_create_sends_the_event_once(
     assert live_keys(scheduled) == Counter([window(*A), window(*B)])
     assert flip_counts(scheduled) == (2, 0, 2)
     assert state(hass, FLIP_COUNT) == "2"
-    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"]["data"]
+    stored = hass_storage[dispatch_key(entry)]["data"]
     assert stored["intents"] == []
     assert len(stored["events"]) == 2
 
@@ -863,15 +822,15 @@ async def test_a_dispatch_that_cannot_start_shows_as_unavailable(
     """Settings edited by hand, which the flow would refuse."""
     await set_up(hass, entry)
     watch = Watch(hass, entry)
-    (subentry,) = entry.subentries.values()
+    subentry = flip_subentry(entry)
 
     hass.config_entries.async_update_subentry(
         entry, subentry, data=settings | {"url": "ftp://flip.example.com"}
     )
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert "The Flip dispatch of Nova Systems Pico Ultimate cannot start" in caplog.text
-    assert entry.runtime_data.dispatch.target is None
+    assert f"The Flip dispatch {subentry.title} cannot start" in caplog.text
+    assert device_of(entry).dispatch.target is None
     for entity_id in FLIP_SENSORS:
         assert state(hass, entity_id) == "unavailable"
 
@@ -896,7 +855,7 @@ async def test_removing_the_entry_withdraws_its_events(
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert live(scheduled) == []
-    assert f"{DOMAIN}.{entry.entry_id}.dispatch" not in hass_storage
+    assert dispatch_key(entry) not in hass_storage
 
 
 async def test_diagnostics_show_the_dispatch_without_the_key(
@@ -906,7 +865,7 @@ async def test_diagnostics_show_the_dispatch_without_the_key(
 
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
 
-    dispatch = diagnostics["dispatch"]
+    dispatch = diagnostics["devices"][0]["dispatch"]
     assert dispatch["settings"]["api_key"] == "**REDACTED**"
     assert dispatch["status"] == "dispatched"
     assert len(dispatch["events"]) == 3

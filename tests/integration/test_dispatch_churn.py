@@ -27,16 +27,16 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.flatpeak.api import ChargingSlot, FlipClient
-from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.dispatch.flip.plan import DispatchSettings, EventKey, window_key
 from sandbox import Sandbox
 
-from .common import session
+from .common import device_of, session
 from .dispatch_common import (
     HOUR,
     MINUTE,
     NOW,
     advance,
+    dispatch_key,
     flip_data,
     key_of,
     live,
@@ -56,7 +56,7 @@ SHORTEST = timedelta(minutes=15)
 
 def plan_keys(entry: MockConfigEntry, settings: DispatchSettings) -> dict[EventKey, datetime]:
     """Every window of the schedule held now, as event keys, with its end."""
-    plan = entry.runtime_data.schedule.plan
+    plan = device_of(entry).schedule.plan
     slots: Iterable[ChargingSlot] = plan.slots if plan is not None else ()
     keys = {}
     for slot in slots:
@@ -68,7 +68,7 @@ def plan_keys(entry: MockConfigEntry, settings: DispatchSettings) -> dict[EventK
 
 def qualifying(entry: MockConfigEntry, settings: DispatchSettings, now: datetime) -> set[EventKey]:
     """The windows that may be sent now: long enough, and not starting too soon."""
-    plan = entry.runtime_data.schedule.plan
+    plan = device_of(entry).schedule.plan
     slots: Iterable[ChargingSlot] = plan.slots if plan is not None else ()
     return {
         key
@@ -153,7 +153,7 @@ async def test_a_week_of_churn_and_restarts_leaves_flip_holding_the_windows_once
     rng = random.Random(7)
     ledger = Ledger()
     ledger.observe(entry, settings, NOW)
-    store_key = f"{DOMAIN}.{entry.entry_id}.dispatch"
+    stored_at = dispatch_key(entry)
     restarts = 0
 
     def churn(at: timedelta) -> None:
@@ -197,7 +197,7 @@ async def test_a_week_of_churn_and_restarts_leaves_flip_holding_the_windows_once
                 entry,
                 lambda: ledger.observe(entry, settings, datetime.now(UTC)),
             )
-            stored = hass_storage[store_key]["data"]
+            stored = hass_storage[stored_at]["data"]
             # Flip has the event; the store has only the intent.
             assert crashed["id"] in {event["id"] for event in live(sandbox)}
             assert crashed["id"] not in {event["id"] for event in stored["events"]}
@@ -207,7 +207,7 @@ async def test_a_week_of_churn_and_restarts_leaves_flip_holding_the_windows_once
             freezer.tick(20 * MINUTE)
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done(wait_background_tasks=True)
-            assert hass_storage[store_key]["data"]["intents"] == []
+            assert hass_storage[stored_at]["data"]["intents"] == []
             restarts += 1
             # Back on the step grid.
             elapsed = -(-(datetime.now(UTC) - NOW) // STEP) * STEP
@@ -238,7 +238,7 @@ async def test_a_week_of_churn_and_restarts_leaves_flip_holding_the_windows_once
     not_ended = [event for event in live(sandbox) if datetime.fromisoformat(event["ends_at"]) > now]
     assert sorted(key_of(event) for event in not_ended) == sorted(window(a, b) for a, b in final)
     # The mapping and Flip agree: no orphan on either side.
-    stored = hass_storage[store_key]["data"]
+    stored = hass_storage[stored_at]["data"]
     assert {item["id"] for item in stored["events"]} == {event["id"] for event in not_ended}
 
     counts = sandbox.request_counts

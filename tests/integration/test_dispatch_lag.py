@@ -25,11 +25,10 @@ from custom_components.flatpeak.api import (
     FlipMode,
     FlipPowerMode,
 )
-from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.dispatch.flip.listing import SETTLE_TIME
 from sandbox import Fault, Sandbox
 
-from .common import at, setup_entry, state
+from .common import at, device_of, setup_entry, state
 from .dispatch_common import (
     FLIP_COUNT,
     FLIP_STATUS,
@@ -38,6 +37,7 @@ from .dispatch_common import (
     NOW,
     TARGET,
     day_plan,
+    dispatch_key,
     flip_counts,
     flip_data,
     live,
@@ -290,7 +290,7 @@ async def test_a_window_sent_at_the_lead_time_is_sent_again_before_it_starts(
     await at(hass, freezer, NOW + 5 * MINUTE)
     lagging.inject(Fault(route="flip_event_create", status=503))
 
-    await entry.runtime_data.schedule.async_refresh()
+    await device_of(entry).schedule.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
     assert window(*late) not in live_keys(lagging)
 
@@ -324,9 +324,9 @@ async def test_a_store_of_the_released_version_counts_its_times_from_the_start(
         "enable_grid_import": True,
         "backup_reserve": None,
     }
-    hass_storage[f"{DOMAIN}.{entry.entry_id}.dispatch"] = {
+    hass_storage[dispatch_key(entry)] = {
         "version": 1,
-        "key": f"{DOMAIN}.{entry.entry_id}.dispatch",
+        "key": dispatch_key(entry),
         "data": {
             "events": [{"id": created, "origin": "window", "key": key}],
             "intents": [],

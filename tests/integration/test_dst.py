@@ -24,7 +24,18 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.flatpeak.binary_sensor import FlatpeakBinarySensor
 from sandbox import Sandbox
 
-from .common import CALENDAR, CHARGING, NEXT_START, PREFIX, VPP, at, session, setup_entry, state
+from .common import (
+    CALENDAR,
+    CHARGING,
+    NEXT_START,
+    PREFIX,
+    VPP,
+    at,
+    device_of,
+    session,
+    setup_entry,
+    state,
+)
 
 NEXT_END = f"sensor.{PREFIX}_next_window_end"
 EVENT = f"event.{PREFIX}_schedule_change"
@@ -251,7 +262,7 @@ async def test_a_window_moved_across_the_autumn_change_is_reported(
     sandbox.set_schedule_override(
         [session(begin, case.end + 3 * H, (case.start, case.end), power_w=7000)]
     )
-    await quiet_entry.runtime_data.schedule.async_refresh()
+    await device_of(quiet_entry).schedule.async_refresh()
     await hass.async_block_till_done()
 
     current = hass.states.get(EVENT)
@@ -272,7 +283,7 @@ async def test_a_failing_entity_does_not_stop_the_others(
     case = CASES["london-spring"]
     begin = case.start - 2 * H
     await set_up(hass, freezer, sandbox, quiet_entry, case, begin)
-    coordinator = quiet_entry.runtime_data.schedule
+    coordinator = device_of(quiet_entry).schedule
 
     # The VPP sensor fails, for a while: the entities around it are still written.
     working = FlatpeakBinarySensor.is_on

@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
 from sandbox import Sandbox
 
 from .common import (
@@ -31,6 +30,7 @@ from .common import (
     QUIET,
     TARIFF_STATUS,
     at,
+    batteries_entry,
     make_devices,
     session,
     setup_entry,
@@ -87,7 +87,7 @@ async def setup_entries(
     count: int,
     sessions: list[dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, str]]:
-    """Set up count entries on the same windows; return each device's entity IDs by key.
+    """Set up an account with count devices on the same windows; return their entity IDs by key.
 
     The windows are those of sessions, by default the one window from START to END.
     """
@@ -96,15 +96,9 @@ async def setup_entries(
     else:
         sandbox.set_schedule_override(sessions)
     device_ids = await make_devices(hass, sandbox, entry_data, count)
-    for number, device_id in enumerate(device_ids):
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=f"Battery {number}",
-            data={**entry_data, CONF_DEVICE_ID: device_id},
-            unique_id=device_id,
-            options=QUIET,
-        )
-        await setup_entry(hass, entry)
+    await setup_entry(
+        hass, batteries_entry(entry_data, sandbox.location_id, device_ids, options=QUIET)
+    )
     registry = er.async_get(hass)
     return {
         device_id: {

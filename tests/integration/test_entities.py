@@ -12,11 +12,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
+    get_diagnostics_for_device,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.flatpeak.const import PLATFORMS
+from custom_components.flatpeak.const import DOMAIN, PLATFORMS
 from sandbox import Sandbox
 
 from .common import setup_entry
@@ -93,13 +94,28 @@ async def test_diagnostics(
     assert sandbox.account_id not in text
     # What changes from run to run: the sandbox's port, and the jittered intervals.
     assert diagnostics["entry"]["data"].pop("url").startswith("http://127.0.0.1:")
-    for kind, hours in (
-        ("device", 24),
-        ("status", 6),
-        ("schedule", 0.5),
-        ("import_prices", 1),
-        ("export_prices", 1),
+    (device,) = diagnostics["devices"]
+    location = diagnostics["locations"][sandbox.location_id]
+    for answers, kind, hours in (
+        (device, "device", 24),
+        (location, "status", 6),
+        (device, "schedule", 0.5),
+        (location, "import_prices", 1),
+        (location, "export_prices", 1),
     ):
-        interval = diagnostics[kind].pop("next_interval_seconds")
+        interval = answers[kind].pop("next_interval_seconds")
         assert 0.9 * hours * 3600 <= interval <= 1.1 * hours * 3600
     assert diagnostics == snapshot
+
+    # One device's own diagnostics: it, and its location.
+    found = next(
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), mock_config_entry.entry_id
+        )
+        if (DOMAIN, sandbox.device_id) in device.identifiers
+    )
+    one = await get_diagnostics_for_device(hass, hass_client, mock_config_entry, found)
+    assert one["device"]["settings"]["device_id"] == sandbox.device_id
+    assert set(one["location"]) == {"status", "import_prices", "export_prices"}
+    assert sandbox.api_key not in str(one)

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from sandbox import Sandbox
 
-from .common import PREFIX, session, setup_entry, state
+from .common import PREFIX, device_of, session, setup_entry, state
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 EVENT = f"event.{PREFIX}_schedule_change"
@@ -48,7 +48,7 @@ def _now(freezer: FrozenDateTimeFactory) -> None:
 
 
 async def refetch(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await entry.runtime_data.schedule.async_refresh()
+    await device_of(entry).schedule.async_refresh()
     await hass.async_block_till_done()
 
 

@@ -1,4 +1,4 @@
-"""Adding and changing the Flip dispatch of an entry (a config subentry), against the sandbox."""
+"""Adding and changing the Flip dispatch of a device (a config subentry), against the sandbox."""
 
 from __future__ import annotations
 
@@ -9,20 +9,34 @@ import re
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigSubentry,
+)
 from homeassistant.const import CONF_API_KEY, CONF_URL, PERCENTAGE
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.api import DEFAULT_FLIP_URL
-from custom_components.flatpeak.const import CONF_SOC_ENTITY, DOMAIN
+from custom_components.flatpeak.const import CONF_DEVICE_ID, CONF_SOC_ENTITY, DOMAIN
 from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
-from .common import PREFIX, session, setup_entry, state
+from .common import (
+    BATTERY_NAME,
+    PREFIX,
+    account_entry,
+    device_of,
+    device_subentry,
+    session,
+    setup_entry,
+    state,
+)
 from .dispatch_common import (
     FLIP_SENSORS,
     FLIP_STATUS,
@@ -47,6 +61,7 @@ TEXTS = json.loads(
 )["config_subentries"][SUBENTRY_TYPE]
 
 A = (NOW + HOUR, NOW + 2 * HOUR)
+EV_NAME = "Voltline Sprint 7"
 BATTERY = "sensor.home_battery_state_of_charge"
 SOC_SYNC = f"sensor.{PREFIX}_state_of_charge_sync"
 
@@ -96,6 +111,11 @@ async def submit(hass: HomeAssistant, result: Any, user_input: dict[str, Any]) -
     )
 
 
+def flips(entry: MockConfigEntry) -> list[ConfigSubentry]:
+    """The Flip dispatches of an account."""
+    return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_TYPE]
+
+
 def flip_requests(sandbox: Sandbox) -> int:
     return sum(count for route, count in sandbox.request_counts.items() if "flip" in route)
 
@@ -108,15 +128,16 @@ def scheduled(sandbox: Sandbox, freezer: FrozenDateTimeFactory) -> Sandbox:
 
 
 @pytest.fixture
-def linked_entry(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+def linked_entry(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, sandbox: Sandbox
+) -> MockConfigEntry:
     """The entry with a battery sensor linked: it has a state-of-charge sync entity."""
     hass.states.async_set(BATTERY, "40", {"unit_of_measurement": PERCENTAGE})
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        data=mock_config_entry.data,
-        unique_id=mock_config_entry.unique_id,
-        options={CONF_SOC_ENTITY: BATTERY},
+    return account_entry(
+        dict(mock_config_entry.data),
+        device_subentry(
+            sandbox.device_id, sandbox.location_id, BATTERY_NAME, **{CONF_SOC_ENTITY: BATTERY}
+        ),
     )
 
 
@@ -139,9 +160,10 @@ async def test_adding_a_flip_dispatch_starts_dispatching_without_a_reload(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Flip prg-sandbox-home"
-    (subentry,) = linked_entry.subentries.values()
+    (subentry,) = flips(linked_entry)
     assert subentry.subentry_type == SUBENTRY_TYPE
     assert dict(subentry.data) == {
+        CONF_DEVICE_ID: scheduled.device_id,
         CONF_API_KEY: scheduled.flip_api_key,
         CONF_URL: sandbox_url,
         "program_id": "prg-sandbox-home",
@@ -163,7 +185,7 @@ async def test_adding_a_flip_dispatch_starts_dispatching_without_a_reload(
     # On the dispatch's own device, in its subentry, linked to the Flatpeak device.
     flip = devices_of(hass, linked_entry)[f"{scheduled.device_id}_flip_dispatch"]
     assert owners(flip, linked_entry) == {subentry.subentry_id}
-    assert flip.via_device_id == linked_entry.runtime_data.registry_device_id
+    assert flip.via_device_id == device_of(linked_entry).registry_device_id
     for entity_id in FLIP_SENSORS:
         registered = er.async_get(hass).async_get(entity_id)
         assert registered is not None
@@ -269,7 +291,7 @@ async def test_flip_checks_the_key_and_the_address(
 
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
-    assert not mock_config_entry.subentries
+    assert not flips(mock_config_entry)
     # Fixed, the same form goes through.
     sandbox.clear_faults()
     result = await submit(hass, result, form_input(sandbox, sandbox_url))
@@ -287,12 +309,12 @@ async def test_a_program_is_its_own_target(
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    (subentry,) = mock_config_entry.subentries.values()
+    (subentry,) = flips(mock_config_entry)
     assert subentry.data["target_type"] == "PROGRAM"
     assert subentry.data["target_ids"] == ["prg-sandbox-home"]
 
 
-async def test_an_entry_has_one_flip_dispatch_at_most(
+async def test_a_device_has_one_flip_dispatch_at_most(
     hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
 ) -> None:
     entry = with_flip(mock_config_entry, flip_data(sandbox, sandbox_url))
@@ -304,13 +326,114 @@ async def test_an_entry_has_one_flip_dispatch_at_most(
     assert result["reason"] == "already_configured"
 
 
+async def test_an_account_without_devices_has_no_dispatch(
+    hass: HomeAssistant, entry_data: dict[str, Any]
+) -> None:
+    entry = account_entry(entry_data)
+    entry.add_to_hass(hass)
+
+    result = await start(hass, entry)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_devices"
+
+
+async def test_with_one_device_the_dispatch_is_its_own(
+    hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await start(hass, mock_config_entry)
+    # Nothing to ask.
+    assert CONF_DEVICE_ID not in result["data_schema"].schema
+
+    result = await submit(hass, result, form_input(sandbox, sandbox_url))
+
+    assert result["title"] == "Flip prg-sandbox-home"
+    (subentry,) = flips(mock_config_entry)
+    assert subentry.data[CONF_DEVICE_ID] == sandbox.device_id
+
+
+async def test_with_several_devices_the_dispatch_names_its_device(
+    hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str, entry_data: dict[str, Any]
+) -> None:
+    entry = account_entry(
+        entry_data,
+        device_subentry(sandbox.device_id, sandbox.location_id, BATTERY_NAME),
+        device_subentry(sandbox.ev_charger_id, sandbox.location_id, EV_NAME),
+    )
+    entry.add_to_hass(hass)
+
+    result = await start(hass, entry)
+    # The account's devices, each by its title.
+    selector = result["data_schema"].schema[CONF_DEVICE_ID]
+    assert selector.config["options"] == [
+        {"value": sandbox.device_id, "label": BATTERY_NAME},
+        {"value": sandbox.ev_charger_id, "label": EV_NAME},
+    ]
+    # A device must be chosen.
+    with pytest.raises(InvalidData):
+        await submit(hass, result, form_input(sandbox, sandbox_url))
+    result = await submit(
+        hass, result, form_input(sandbox, sandbox_url, device_id=sandbox.ev_charger_id)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Flip prg-sandbox-home ({EV_NAME})"
+    (subentry,) = flips(entry)
+    assert subentry.data[CONF_DEVICE_ID] == sandbox.ev_charger_id
+
+    # Only the device without a dispatch is offered next.
+    result = await start(hass, entry)
+    selector = result["data_schema"].schema[CONF_DEVICE_ID]
+    assert selector.config["options"] == [{"value": sandbox.device_id, "label": BATTERY_NAME}]
+    result = await submit(
+        hass, result, form_input(sandbox, sandbox_url, device_id=sandbox.device_id)
+    )
+    assert result["title"] == f"Flip prg-sandbox-home ({BATTERY_NAME})"
+    assert sorted(s.data[CONF_DEVICE_ID] for s in flips(entry)) == sorted(
+        [sandbox.device_id, sandbox.ev_charger_id]
+    )
+
+    # Every device has one.
+    result = await start(hass, entry)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_a_device_given_a_dispatch_meanwhile_is_refused(
+    hass: HomeAssistant, sandbox: Sandbox, sandbox_url: str, entry_data: dict[str, Any]
+) -> None:
+    entry = account_entry(
+        entry_data,
+        device_subentry(sandbox.device_id, sandbox.location_id, BATTERY_NAME),
+        device_subentry(sandbox.ev_charger_id, sandbox.location_id, EV_NAME),
+    )
+    entry.add_to_hass(hass)
+    first = await start(hass, entry)
+    second = await start(hass, entry)
+    choice = {"device_id": sandbox.device_id}
+    assert (await submit(hass, first, form_input(sandbox, sandbox_url, **choice)))["type"] is (
+        FlowResultType.CREATE_ENTRY
+    )
+    requests = flip_requests(sandbox)
+
+    result = await submit(hass, second, form_input(sandbox, sandbox_url, **choice))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_DEVICE_ID: "device_unavailable"}
+    assert flip_requests(sandbox) == requests
+    assert len(flips(entry)) == 1
+
+
 async def test_reconfiguring_the_dispatch_moves_its_events_without_a_reload(
     hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, linked_entry: MockConfigEntry
 ) -> None:
     entry = with_flip(linked_entry, flip_data(scheduled, sandbox_url))
     await setup_entry(hass, entry)
     await hass.async_block_till_done(wait_background_tasks=True)
-    (subentry_id,) = entry.subentries
+    ((subentry_id, device_id),) = (
+        (subentry.subentry_id, subentry.data[CONF_DEVICE_ID]) for subentry in flips(entry)
+    )
     assert live_keys(scheduled) == Counter([window(*A)])
     (old_event,) = live(scheduled)
     assert hass.states.get(NEXT_FLIP_EVENT).attributes["event_id"] == old_event["id"]  # type: ignore[union-attr]
@@ -349,6 +472,8 @@ async def test_reconfiguring_the_dispatch_moves_its_events_without_a_reload(
     # Our own wording, not Home Assistant's generic one.
     assert result.get("translation_domain") in (None, DOMAIN)
     assert entry.subentries[subentry_id].data["target_ids"] == ["dev-battery-2"]
+    # The dispatch stays with its device.
+    assert entry.subentries[subentry_id].data[CONF_DEVICE_ID] == device_id == scheduled.device_id
     # The event for the old target is cancelled, one for the new sent.
     assert live_keys(scheduled) == Counter([window(*A, target="dev-battery-2")])
     (new_event,) = live(scheduled)
@@ -377,8 +502,8 @@ async def test_changing_the_options_still_reloads(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is not data
-    assert entry.runtime_data.schedule.horizon_hours == 48
+    assert device_of(entry).schedule.horizon_hours == 48
     # The dispatch started again with the entry, and sent nothing twice.
-    assert entry.runtime_data.dispatch.target is not None
+    assert device_of(entry).dispatch.target is not None
     assert state(hass, FLIP_STATUS) == "dispatched"
     assert live_keys(scheduled) == Counter([window(*A)])

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.flatpeak.const import DOMAIN
 from sandbox import Fault, Sandbox
 
-from .common import CHARGING, SCHEDULE_STATUS, session, setup_entry, state
+from .common import CHARGING, SCHEDULE_STATUS, device_of, session, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 WINDOW = (NOW + timedelta(minutes=30), NOW + timedelta(hours=2))
@@ -110,7 +110,7 @@ async def test_a_schedule_failure_at_setup_is_shown_not_fatal(
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert state(hass, SCHEDULE_STATUS) == "expired"
     assert state(hass, CHARGING) == "unavailable"
-    coordinator = mock_config_entry.runtime_data.schedule
+    coordinator = device_of(mock_config_entry).schedule
     assert coordinator.error == "no_tariff_connected"
 
 
@@ -124,7 +124,7 @@ async def test_tariff_problems_are_retried_no_sooner_than_every_15_minutes(
     scheduled.set_tariff_status("commodity_import", "PENDING")
     await tick(hass, freezer, timedelta(minutes=33))
     assert scheduled.request_counts["schedule_soc"] == 2
-    assert mock_config_entry.runtime_data.schedule.error == "pending_connect"
+    assert device_of(mock_config_entry).schedule.error == "pending_connect"
 
     await tick(hass, freezer, timedelta(minutes=14))
     assert scheduled.request_counts["schedule_soc"] == 2
@@ -202,6 +202,6 @@ async def test_an_absurd_retry_after_is_capped_at_a_day(
 
     await tick(hass, freezer, timedelta(minutes=33))
 
-    coordinator = mock_config_entry.runtime_data.schedule
+    coordinator = device_of(mock_config_entry).schedule
     assert coordinator.error == "rate_limited"
     assert coordinator.update_interval == timedelta(hours=24)

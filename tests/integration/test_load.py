@@ -9,12 +9,11 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.flatpeak.const import CONF_DEVICE_ID, DOMAIN
 from sandbox import Sandbox
 
-from .common import make_devices
+from .common import batteries_entry, make_devices
 
 pytestmark = pytest.mark.slow
 
@@ -42,18 +41,9 @@ async def test_fifty_devices_through_a_day(
 ) -> None:
     freezer.move_to(NOW)
     device_ids = await make_devices(hass, sandbox, entry_data, DEVICES)
-    entries = [
-        MockConfigEntry(
-            domain=DOMAIN,
-            title=f"Battery {number}",
-            data={**entry_data, CONF_DEVICE_ID: device_id},
-            unique_id=device_id,
-        )
-        for number, device_id in enumerate(device_ids)
-    ]
-    for entry in entries:
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
+    entry = batteries_entry(entry_data, sandbox.location_id, device_ids)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     sandbox.reset_counts()
     caplog.set_level(logging.WARNING)
@@ -64,7 +54,7 @@ async def test_fifty_devices_through_a_day(
         async_fire_time_changed(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert all(entry.state is ConfigEntryState.LOADED for entry in entries)
+    assert entry.state is ConfigEntryState.LOADED
     problems = [
         r.getMessage()
         for r in caplog.records

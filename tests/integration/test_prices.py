@@ -23,7 +23,7 @@ from custom_components.flatpeak.const import DOMAIN, STATUS_INTERVAL
 from sandbox import Fault, Sandbox
 from sandbox.tariff import PricePeriod, price_periods
 
-from .common import MINUTE, PREFIX, at, session, setup_entry, state
+from .common import MINUTE, PREFIX, at, device_of, session, setup_entry, state
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 # By then the tariff status has been fetched again: its interval, jitter and a step.
@@ -150,7 +150,7 @@ async def test_no_export_price_without_an_export_tariff(
     await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert mock_config_entry.runtime_data.export_prices is not None
+    assert device_of(mock_config_entry).export_prices is not None
     export = sandbox_prices(sandbox, datetime.now(UTC), direction="EXPORT")
     assert float(state(hass, EXPORT_PRICE)) == price_at(export, datetime.now(UTC))
 
@@ -247,7 +247,7 @@ async def test_an_export_tariff_disconnected_later_raises_no_repair(
     # The next tariff status shows the change: the export prices are asked for
     # again, and refused.
     await advance(hass, freezer, NOW + STATUS_SOON, timedelta(minutes=5))
-    assert mock_config_entry.runtime_data.export_prices.error == "no_tariff_connected"  # type: ignore[union-attr]
+    assert device_of(mock_config_entry).export_prices.error == "no_tariff_connected"  # type: ignore[union-attr]
 
     issues = {i.translation_key for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN}
     assert "no_tariff_connected" not in issues
@@ -261,7 +261,7 @@ async def test_prices_are_fetched_again_when_the_tariff_changes(
 ) -> None:
     freezer.move_to(NOW)
     await setup_entry(hass, mock_config_entry)
-    data = mock_config_entry.runtime_data
+    data = device_of(mock_config_entry)
     sandbox.reset_counts()
 
     # The prices held cover the day ahead: checking them costs no request.
@@ -290,7 +290,7 @@ async def test_a_tariff_problem_met_by_the_prices_checks_the_tariff_status(
 ) -> None:
     freezer.move_to(NOW)
     await setup_entry(hass, mock_config_entry)
-    data = mock_config_entry.runtime_data
+    data = device_of(mock_config_entry)
     freezer.tick(timedelta(minutes=20))  # past TARIFF_PROBLEM_RETRY
     sandbox.reset_counts()
     sandbox.inject(Fault(route="prices", status=422, code="no_price_data"))

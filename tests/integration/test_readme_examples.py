@@ -15,10 +15,9 @@ from homeassistant.util.yaml import parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
-from custom_components.flatpeak.const import DOMAIN
 from sandbox import Fault, Sandbox
 
-from .common import at, session, setup_entry
+from .common import account_entry, at, device_of, device_subentry, session, setup_entry
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -46,8 +45,8 @@ async def home_battery(
     """The sandbox battery, named "Home battery" as in the README, with one window."""
     freezer.move_to(NOW)
     sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END))])
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Home battery", data=entry_data, unique_id=sandbox.device_id
+    entry = account_entry(
+        entry_data, device_subentry(sandbox.device_id, sandbox.location_id, "Home battery")
     )
     await setup_entry(hass, entry)
     assert await async_setup_component(hass, "automation", {"automation": readme_automations()})
@@ -109,7 +108,7 @@ async def test_notification_when_the_plan_changes_at_short_notice(
     # A window added well ahead: no notification.
     later = (NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=30))
     sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (START, END), later)])
-    await home_battery.runtime_data.schedule.async_refresh()
+    await device_of(home_battery).schedule.async_refresh()
     await hass.async_block_till_done()
     assert notified == []
 
@@ -117,7 +116,7 @@ async def test_notification_when_the_plan_changes_at_short_notice(
     sandbox.set_schedule_override(
         [session(NOW, NOW + timedelta(hours=3), soon, (START, END), later)]
     )
-    await home_battery.runtime_data.schedule.async_refresh()
+    await device_of(home_battery).schedule.async_refresh()
     await hass.async_block_till_done()
     changes = [call.data["message"] for call in notified if "plan" in call.data["message"]]
     assert changes == ["Flatpeak changed the plan: 1 window added (at short notice)."]
@@ -144,7 +143,7 @@ async def test_tonights_plan_from_get_schedule(
             )
         ]
     )
-    await home_battery.runtime_data.schedule.async_refresh()
+    await device_of(home_battery).schedule.async_refresh()
 
     await at(hass, freezer, evening)
 

@@ -14,7 +14,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.flatpeak.const import DOMAIN, STATUS_INTERVAL
 from sandbox import Fault, Sandbox
 
-from .common import CHARGING, PREFIX, SCHEDULE_STATUS, TARIFF_STATUS, session, setup_entry, state
+from .common import (
+    CHARGING,
+    PREFIX,
+    SCHEDULE_STATUS,
+    TARIFF_STATUS,
+    device_of,
+    session,
+    setup_entry,
+    state,
+)
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 CAPACITY = f"sensor.{PREFIX}_battery_capacity"
@@ -121,7 +130,7 @@ async def test_problems_the_user_must_solve_raise_a_repair_that_clears_itself(
     issue: str,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
-    data = mock_config_entry.runtime_data
+    data = device_of(mock_config_entry)
     scheduled.inject(cause)
 
     for coordinator in data.coordinators:
@@ -141,7 +150,7 @@ async def test_tariff_problems_raise_repairs(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
-    data = mock_config_entry.runtime_data
+    data = device_of(mock_config_entry)
     scheduled.set_tariff_status("commodity_import", "NOT_CONNECTED")
     scheduled.set_tariff_status("commodity_export", "ERROR")
     # The location's status is shared for one interval, but the schedule's tariff
@@ -177,7 +186,7 @@ async def test_a_contract_ending_within_14_days_raises_a_repair(
     )
     freezer.tick(STATUS_INTERVAL.default_duration)  # past the location's shared status
 
-    await mock_config_entry.runtime_data.status.async_refresh()
+    await device_of(mock_config_entry).status.async_refresh()
 
     (contract,) = [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
     assert contract.translation_key == "contract_ending"
@@ -219,13 +228,13 @@ async def test_no_secret_reaches_any_log_line(
     ]
     for fault in faults:
         scheduled.inject(fault)
-        await mock_config_entry.runtime_data.schedule.async_refresh()
+        await device_of(mock_config_entry).schedule.async_refresh()
         freezer.tick(timedelta(minutes=1))  # past the Retry-After, which holds every request
     scheduled.expire_tokens()
-    await mock_config_entry.runtime_data.schedule.async_refresh()
+    await device_of(mock_config_entry).schedule.async_refresh()
     scheduled.revoke_key(scheduled.api_key)
     scheduled.expire_tokens()
-    await mock_config_entry.runtime_data.schedule.async_refresh()
+    await device_of(mock_config_entry).schedule.async_refresh()
     await hass.async_block_till_done()
 
     secrets = [scheduled.api_key, *scheduled.issued_tokens]

@@ -14,10 +14,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.const import CONF_SOC_ENTITY, DOMAIN
 from custom_components.flatpeak.diagnostics import async_get_config_entry_diagnostics
-from custom_components.flatpeak.shared import SHARED
 from sandbox import Fault, Sandbox
 
-from .common import CHARGING, SCHEDULE_STATUS, TARIFF_STATUS, session, setup_entry, state
+from .common import (
+    BATTERY_NAME,
+    CHARGING,
+    SCHEDULE_STATUS,
+    TARIFF_STATUS,
+    account_entry,
+    device_of,
+    device_subentry,
+    session,
+    setup_entry,
+    state,
+)
 from .dispatch_common import (
     FLIP_STATUS,
     HOUR,
@@ -57,7 +67,6 @@ async def cold_restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Restart as Home Assistant does, forgetting what only lived in memory (the clients)."""
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    hass.data.pop(SHARED, None)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -71,15 +80,16 @@ def scheduled(sandbox: Sandbox, freezer: FrozenDateTimeFactory) -> Sandbox:
 
 
 @pytest.fixture
-def linked_entry(mock_config_entry: MockConfigEntry, hass: HomeAssistant) -> MockConfigEntry:
+def linked_entry(
+    mock_config_entry: MockConfigEntry, hass: HomeAssistant, sandbox: Sandbox
+) -> MockConfigEntry:
     """The sandbox battery's entry, its state of charge read from a sensor."""
     hass.states.async_set(BATTERY, "50")
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=mock_config_entry.title,
-        data=mock_config_entry.data,
-        unique_id=mock_config_entry.unique_id,
-        options={CONF_SOC_ENTITY: BATTERY},
+    return account_entry(
+        dict(mock_config_entry.data),
+        device_subentry(
+            sandbox.device_id, sandbox.location_id, BATTERY_NAME, **{CONF_SOC_ENTITY: BATTERY}
+        ),
     )
 
 
@@ -92,7 +102,7 @@ async def test_a_flatpeak_retry_after_outlives_a_restart(
     await setup_entry(hass, linked_entry)
     assert scheduled.request_counts["device_state"] == 1
     scheduled.inject(Fault(route="schedule_soc", status=429, retry_after="3600"))
-    await linked_entry.runtime_data.schedule.async_refresh()
+    await device_of(linked_entry).schedule.async_refresh()
     deadline = NOW + RETRY_AFTER
 
     freezer.tick(10 * MINUTE)
@@ -110,8 +120,8 @@ async def test_a_flatpeak_retry_after_outlives_a_restart(
     assert status is not None
     assert datetime.fromisoformat(status.attributes["retry_after"]) == deadline
     diagnostics = await async_get_config_entry_diagnostics(hass, linked_entry)
-    assert diagnostics["not_before"] == deadline
-    assert diagnostics["schedule"]["error"] == "rate_limited"
+    assert diagnostics["entry"]["not_before"] == deadline
+    assert diagnostics["devices"][0]["schedule"]["error"] == "rate_limited"
 
     # The actions refuse, or fail, without a request.
     with pytest.raises(ServiceValidationError) as refused:
@@ -161,7 +171,6 @@ async def test_a_stored_deadline_is_capped_at_a_day(
     await hass.async_block_till_done()
     stored = hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"]["data"]
     stored["retry_after"] = {"until": (NOW + timedelta(days=365)).isoformat()}
-    hass.data.pop(SHARED, None)
     scheduled.reset_counts()
 
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -228,7 +237,7 @@ async def test_a_flip_retry_after_outlives_a_restart(
 
     assert flip_requests(scheduled) == 0
     assert state(hass, FLIP_STATUS) == "error"
-    dispatch = (await async_get_config_entry_diagnostics(hass, entry))["dispatch"]
+    dispatch = (await async_get_config_entry_diagnostics(hass, entry))["devices"][0]["dispatch"]
     assert dispatch["error"] == "rate_limited"
     assert dispatch["not_before"] == deadline
     with pytest.raises(HomeAssistantError) as refused:

@@ -21,7 +21,7 @@ from custom_components.flatpeak.const import DOMAIN
 from sandbox import Fault, Sandbox
 from sandbox.tariff import price_periods
 
-from .common import session, setup_entry
+from .common import device_of, session, setup_entry
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -190,7 +190,7 @@ async def test_refresh_fetches_the_tariff_status_now(
     await call(hass, "refresh", loaded)
 
     assert sandbox.request_counts["location_status"] == 1
-    status = loaded.runtime_data.status.latest
+    status = device_of(loaded).status.latest
     assert status is not None
     assert status.elements["non_commodity_export"].status == "ERROR"
 
@@ -259,7 +259,7 @@ async def test_refresh_waits_as_long_as_flatpeak_asked(
 async def test_a_failed_refresh_says_what_failed_and_keeps_the_last_answers(
     hass: HomeAssistant, sandbox: Sandbox, loaded: MockConfigEntry
 ) -> None:
-    before = loaded.runtime_data.schedule.latest
+    before = device_of(loaded).schedule.latest
     sandbox.inject(Fault(route="prices", status=503, times=2))
 
     with pytest.raises(HomeAssistantError) as err:
@@ -271,8 +271,8 @@ async def test_a_failed_refresh_says_what_failed_and_keeps_the_last_answers(
     assert "export_prices" in message
     assert "schedule:" not in message  # the schedule was fetched
     assert "503" in message
-    assert loaded.runtime_data.schedule.latest is not before
-    assert loaded.runtime_data.import_prices.latest is not None
+    assert device_of(loaded).schedule.latest is not before
+    assert device_of(loaded).import_prices.latest is not None
 
 
 # get_schedule
@@ -480,7 +480,7 @@ async def test_set_device_state_sends_it_and_refreshes_the_schedule(
     assert sandbox.request_counts["device_state"] == 1
     assert sandbox.request_counts["schedule_soc"] == 1
     # The schedule fetched afterwards is planned from that state: 38 % of 13.5 kWh a session.
-    plan = loaded.runtime_data.schedule.plan
+    plan = device_of(loaded).schedule.plan
     assert plan is not None
     assert {s.energy_wh for s in plan.sessions} == {0.38 * 13_500}
 
@@ -488,7 +488,7 @@ async def test_set_device_state_sends_it_and_refreshes_the_schedule(
 async def test_set_device_state_without_a_target_sends_the_target_held(
     hass: HomeAssistant, sandbox: Sandbox, loaded: MockConfigEntry
 ) -> None:
-    loaded.runtime_data.soc.set_target(90)
+    device_of(loaded).soc.set_target(90)
     await call(hass, "set_device_state", loaded, state_of_charge="55.5")
 
     state = sandbox.flatpeak.device_state()

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.flatpeak.const import CONF_SOC_ENTITY
 from sandbox import Fault, Sandbox
 
-from .common import PREFIX, setup_entry, state
+from .common import BATTERY_NAME, PREFIX, account_entry, device_subentry, setup_entry, state
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 BATTERY = "sensor.home_battery_state_of_charge"
@@ -24,14 +24,13 @@ PLANNED_ENERGY = f"sensor.{PREFIX}_planned_energy"
 
 
 @pytest.fixture
-def linked_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+def linked_entry(mock_config_entry: MockConfigEntry, sandbox: Sandbox) -> MockConfigEntry:
     """The entry with a battery sensor linked."""
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        data=mock_config_entry.data,
-        unique_id=mock_config_entry.unique_id,
-        options={CONF_SOC_ENTITY: BATTERY},
+    return account_entry(
+        dict(mock_config_entry.data),
+        device_subentry(
+            sandbox.device_id, sandbox.location_id, BATTERY_NAME, **{CONF_SOC_ENTITY: BATTERY}
+        ),
     )
 
 

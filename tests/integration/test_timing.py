@@ -19,6 +19,7 @@ from .common import (
     STARTING_SOON,
     VPP,
     at,
+    device_of,
     session,
     setup_entry,
     state,
@@ -207,7 +208,7 @@ async def test_a_window_published_at_short_notice(
     assert state(hass, NEXT_START) == "unknown"
 
     # The next fetch (about 30 minutes later) brings a window starting 5 minutes after it.
-    refresh = datetime.now(UTC) + mock_config_entry.runtime_data.schedule.update_interval  # type: ignore[operator]
+    refresh = datetime.now(UTC) + device_of(mock_config_entry).schedule.update_interval  # type: ignore[operator]
     start, end = refresh + MINUTE * 5, refresh + MINUTE * 20
     sandbox.set_schedule_override([session(NOW, NOW + timedelta(hours=3), (start, end))])
     await at(hass, freezer, refresh)
@@ -249,7 +250,7 @@ async def test_a_wall_clock_jump_past_a_boundary_is_caught_within_a_minute(
         [session(NOW, NOW + timedelta(hours=3), (start, start + timedelta(hours=1)))]
     )
     await setup_entry(hass, quiet_entry)
-    writer = quiet_entry.runtime_data.writer
+    writer = device_of(quiet_entry).writer
 
     # The wall clock jumps, but the writer's timer (monotonic) has not fired yet.
     freezer.move_to(start + MINUTE)

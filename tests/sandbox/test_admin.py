@@ -24,6 +24,8 @@ async def test_state(client: Client, sb: Sandbox) -> None:
     assert state["flatpeak"]["api_key"] == sb.api_key
     assert state["flatpeak"]["live_api_key"] == sb.live_api_key
     assert state["flatpeak"]["device_id"] == sb.device_id
+    assert state["flatpeak"]["ev_charger_id"] == sb.ev_charger_id
+    assert state["flatpeak"]["heat_pump_id"] == sb.heat_pump_id
     assert state["flatpeak"]["location_id"] == sb.location_id
     assert state["flatpeak"]["token_lifetime_s"] == 3600
     assert state["flip"] == {
@@ -32,7 +34,12 @@ async def test_state(client: Client, sb: Sandbox) -> None:
         "program_id": sb.flip_program_id,
     }
     assert state["device_state"] == {"submitted": False, "soc_percent": 20, "target_percent": 90}
-    assert state["schedule"] == {"override": False, "shift_s": 0}
+    assert state["device_states"] == {
+        sb.device_id: {"submitted": False, "soc_percent": 20, "target_percent": 90},
+        sb.ev_charger_id: {"submitted": False, "soc_percent": 35, "target_percent": 80},
+        sb.heat_pump_id: {"submitted": False, "soc_percent": 25, "target_percent": 100},
+    }
+    assert state["schedule"] == {"override": False, "shift_s": 0, "devices": {}}
     assert state["faults"] == []
     assert state["request_counts"]["schedule_soc"] == 0
     assert sb.requests == []  # admin requests are not recorded
@@ -114,6 +121,14 @@ async def test_device_state(client: Client, sb: Sandbox) -> None:
         client,
         "POST",
         "/device_state",
+        {"soc_percent": 50, "target_percent": 60, "device_id": sb.heat_pump_id},
+    )
+    assert answer.body["device_state"]["soc_percent"] == 50
+    assert sb.flatpeak.device_state(sb.device_id)["soc_percent"] == 30
+    answer = await admin(
+        client,
+        "POST",
+        "/device_state",
         {"soc_percent": 30, "target_percent": 100, "device_id": "dev_unknown"},
     )
     assert answer.status == 400
@@ -127,16 +142,53 @@ async def test_device_state(client: Client, sb: Sandbox) -> None:
 
 async def test_schedule(client: Client, sb: Sandbox) -> None:
     answer = await admin(client, "POST", "/schedule", {"data": [], "shift_s": 600})
-    assert answer.body == {"override": True, "shift_s": 600}
+    assert answer.body == {"override": True, "shift_s": 600, "devices": {}}
     answer = await client.request(
         "POST", f"/schedules/soc/{sb.device_id}", json={"location_id": sb.location_id}
     )
     assert answer.body["data"] == []
     answer = await admin(client, "DELETE", "/schedule")
-    assert answer.body == {"override": False, "shift_s": 0}
+    assert answer.body == {"override": False, "shift_s": 0, "devices": {}}
     bad: dict[str, Any]
-    for bad in ({}, {"data": {}}, {"shift_s": "1"}):
+    for bad in (
+        {},
+        {"data": {}},
+        {"shift_s": "1"},
+        {"data": [], "device_id": "dev_unknown"},
+        {"device_id": sb.device_id},
+        {"data": [], "shift_s": "1", "device_id": sb.device_id},
+    ):
         assert (await admin(client, "POST", "/schedule", bad)).status == 400
+    # A refused request changes nothing.
+    assert sb.schedule_state() == {"override": False, "shift_s": 0, "devices": {}}
+
+
+async def test_schedule_of_one_device(client: Client, sb: Sandbox) -> None:
+    path, body = f"/schedules/soc/{sb.ev_charger_id}", {"location_id": sb.location_id}
+    computed = (await client.request("POST", path, json=body)).body["data"]
+    answer = await admin(
+        client, "POST", "/schedule", {"data": [], "shift_s": 60, "device_id": sb.ev_charger_id}
+    )
+    assert answer.body == {
+        "override": False,
+        "shift_s": 0,
+        "devices": {sb.ev_charger_id: {"override": True, "shift_s": 60}},
+    }
+    assert (await client.request("POST", path, json=body)).body["data"] == []
+    battery = f"/schedules/soc/{sb.device_id}"
+    assert (await client.request("POST", battery, json=body)).body["data"]
+    answer = await admin(client, "DELETE", f"/schedule?device_id={sb.ev_charger_id}")
+    assert answer.body == {"override": False, "shift_s": 0, "devices": {}}
+    assert (await client.request("POST", path, json=body)).body["data"] == computed
+    answer = await admin(client, "DELETE", "/schedule?device_id=dev_unknown")
+    assert answer.status == 400
+    # A shift alone, or an override alone.
+    await admin(client, "POST", "/schedule", {"shift_s": 30, "device_id": sb.heat_pump_id})
+    answer = await admin(client, "POST", "/schedule", {"data": [], "device_id": sb.device_id})
+    assert answer.body["devices"] == {
+        sb.device_id: {"override": True, "shift_s": 0},
+        sb.heat_pump_id: {"override": False, "shift_s": 30},
+    }
 
 
 async def test_keys(client: Client, sb: Sandbox) -> None:

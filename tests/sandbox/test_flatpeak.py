@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import combinations
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from sandbox import DEFAULT_VERSION, Sandbox
+from sandbox.flatpeak import EV_AVAILABILITY, HEAT_PUMP_AVAILABILITY
+from sandbox.tariff import ALWAYS_AVAILABLE
 
 from .conftest import NOW, Client, basic
 
@@ -310,7 +314,8 @@ async def test_device_ids_are_checked(client: Client) -> None:
 
 
 async def test_list_devices_and_pagination(client: Client, sb: Sandbox) -> None:
-    ids = [sb.device_id]
+    # The account's three devices, then four more.
+    ids = list(sb.device_ids)
     for index in range(4):
         body = {**DEVICE_BODY, "reference_id": f"REF-{index % 2}"}
         ids.append((await client.request("POST", "/devices", json=body)).body["id"])
@@ -328,7 +333,10 @@ async def test_list_devices_and_pagination(client: Client, sb: Sandbox) -> None:
     assert [d["id"] for d in page["data"]] == newest_first[2:4]
     assert page["has_more"] is True
     page = (await client.request("GET", f"/devices?limit=2&starting_after={newest_first[3]}")).body
-    assert [d["id"] for d in page["data"]] == newest_first[4:]
+    assert [d["id"] for d in page["data"]] == newest_first[4:6]
+    assert page["has_more"] is True
+    page = (await client.request("GET", f"/devices?limit=2&starting_after={newest_first[5]}")).body
+    assert [d["id"] for d in page["data"]] == newest_first[6:]
     assert page["has_more"] is False
     page = (await client.request("GET", f"/devices?limit=2&ending_before={newest_first[4]}")).body
     assert [d["id"] for d in page["data"]] == newest_first[2:4]
@@ -337,7 +345,67 @@ async def test_list_devices_and_pagination(client: Client, sb: Sandbox) -> None:
     assert [d["id"] for d in page["data"]] == newest_first[:1]
     assert page["has_more"] is False
     page = (await client.request("GET", "/devices?reference_id=REF-1")).body
-    assert [d["id"] for d in page["data"]] == [ids[4], ids[2]]
+    assert [d["id"] for d in page["data"]] == [ids[6], ids[4]]
+
+
+async def test_the_account_holds_a_battery_an_ev_charger_and_a_heat_pump(
+    client: Client, sb: Sandbox
+) -> None:
+    answer = await client.request("GET", "/devices")
+    assert answer.body["has_more"] is False
+    devices = {device["id"]: device for device in answer.body["data"]}
+    # Newest first: the battery was registered first.
+    assert list(devices) == [sb.heat_pump_id, sb.ev_charger_id, sb.device_id]
+    assert sb.device_ids == (sb.device_id, sb.ev_charger_id, sb.heat_pump_id)
+    assert all(device["locations"] == [sb.location_id] for device in devices.values())
+    assert len({device["reference_id"] for device in devices.values()}) == 3
+    battery, charger, heat_pump = (devices[device_id] for device_id in sb.device_ids)
+    assert battery["type"] == "BATTERY_SYSTEM"
+    assert battery["properties"]["model_name"] == "Pico Ultimate"
+    assert charger["type"] == "EV_CHARGER"
+    assert (charger["properties"]["manufacturer"], charger["properties"]["model_name"]) == (
+        "Voltline",
+        "Sprint 7",
+    )
+    assert charger["properties"]["ev_charger"] == {
+        "max_power_kw": 7.4,
+        "min_power_kw": 1.4,
+        "phases": 1,
+        "phase_switching": False,
+        "v2g_capable": False,
+    }
+    assert heat_pump["type"] == "OTHER"
+    assert (heat_pump["properties"]["manufacturer"], heat_pump["properties"]["model_name"]) == (
+        "Borealis Heat",
+        "Aurora 6",
+    )
+    assert heat_pump["properties"]["heat_pump"] == {
+        "max_power_kw": 3.0,
+        "min_power_kw": 0.8,
+        "thermal_storage_litres": 200,
+    }
+    # Each has only its own subsystem; only the battery is in a VPP programme.
+    for device, block in ((charger, "ev_charger"), (heat_pump, "heat_pump")):
+        blocks = {"battery", "pv", "inverter", "ev_charger", "heat_pump"} & set(
+            device["properties"]
+        )
+        assert blocks == {block}
+        assert device["vpp_participation"] is None
+        assert (await client.request("GET", f"/devices/{device['id']}")).body == device
+
+
+async def test_paging_through_the_three_devices(client: Client, sb: Sandbox) -> None:
+    seen: list[str] = []
+    query = "limit=1"
+    while True:
+        page = (await client.request("GET", f"/devices?{query}")).body
+        seen += [device["id"] for device in page["data"]]
+        if not page["has_more"]:
+            break
+        query = f"limit=1&starting_after={seen[-1]}"
+    assert seen == [sb.heat_pump_id, sb.ev_charger_id, sb.device_id]
+    page = (await client.request("GET", "/devices?reference_id=SANDBOX-EV-CHARGER-1")).body
+    assert [device["id"] for device in page["data"]] == [sb.ev_charger_id]
 
 
 @pytest.mark.parametrize(
@@ -740,6 +808,206 @@ async def test_schedule_override_and_shift(client: Client, sb: Sandbox) -> None:
     assert data[0]["start_time"] == "2026-03-28T12:00:00Z"
 
 
+async def schedule_of(client: Client, device_id: str) -> list[Any]:
+    answer = await client.request(
+        "POST", f"/schedules/soc/{device_id}", json={"location_id": client.sb.location_id}
+    )
+    assert answer.status == 200, answer.text
+    assert answer.body["device_id"] == device_id
+    data: list[Any] = answer.body["data"]
+    return data
+
+
+def local_time(text: str) -> str:
+    moment = datetime.fromisoformat(text).astimezone(ZoneInfo("Europe/London"))
+    return f"{moment:%H:%M}"
+
+
+def slots_of(data: list[Any]) -> list[tuple[str, str, int]]:
+    return [
+        (slot["start_time"], slot["end_time"], slot["power"]["value"])
+        for session in data
+        for slot in session["schedule"]
+    ]
+
+
+async def test_each_device_has_a_plan_of_its_own(client: Client, sb: Sandbox) -> None:
+    battery, charger, heat_pump = [await schedule_of(client, d) for d in sb.device_ids]
+
+    # The battery: available now, charged by 07:00, 9.45 kWh a session at 5 kW. (The
+    # last session of each ends with the 24-hour horizon, at 13:00 in summer time.)
+    assert [local_time(session["end_time"]) for session in battery] == ["07:00", "13:00"]
+    assert battery[0]["start_time"] == "2026-03-28T12:00:00Z"
+    assert {session["energy"]["value"] for session in battery} == {9450}
+    assert {power for _, _, power in slots_of(battery)} == {5000}
+    # The car: plugged in from 18:00 to 07:30, 27 kWh (35 % to 80 % of 60 kWh) at 7.4 kW.
+    assert [(local_time(s["start_time"]), local_time(s["end_time"])) for s in charger] == [
+        ("18:00", "07:30")
+    ]
+    assert charger[0]["energy"] == {"units": "WH", "value": 27000}
+    assert {power for _, _, power in slots_of(charger)} == {7400}
+    # The heat pump: its store hot by 17:30 and by 06:30, 2.6 kWh a session at 3 kW.
+    assert [local_time(session["end_time"]) for session in heat_pump] == [
+        "17:30",
+        "06:30",
+        "13:00",
+    ]
+    assert {session["energy"]["value"] for session in heat_pump} == {2616}
+    assert {power for _, _, power in slots_of(heat_pump)} == {3000}
+    # Three different plans, and no slot in common.
+    plans = [set(slots_of(plan)) for plan in (battery, charger, heat_pump)]
+    assert all(not a & b for a, b in combinations(plans, 2))
+
+
+async def test_an_ev_charger_registered_with_its_car_gets_an_evening_plan(
+    client: Client, sb: Sandbox
+) -> None:
+    charger = {
+        "reference_id": "EVSE-2",
+        "type": "EV_CHARGER",
+        "locations": [sb.location_id],
+        "properties": {"power_rating_import_kwh": 11, "capacity_kwh": 40},
+    }
+    created = (await client.request("POST", "/devices", json=charger)).body
+    (session,) = await schedule_of(client, created["id"])
+    assert (local_time(session["start_time"]), local_time(session["end_time"])) == (
+        "18:00",
+        "07:30",
+    )
+    assert session["energy"]["value"] == 28000  # 20 % to 90 % of the car's 40 kWh
+    assert {power for _, _, power in slots_of([session])} == {11000}
+
+
+def test_charge_specs(sb: Sandbox) -> None:
+    devices = sb.flatpeak.devices
+    battery, charger, heat_pump = (devices[device_id] for device_id in sb.device_ids)
+    assert battery.charge_spec() == (13.5, 5.0, ALWAYS_AVAILABLE)
+    assert charger.charge_spec() == (60.0, 7.4, EV_AVAILABILITY)
+    spec = heat_pump.charge_spec()
+    assert spec is not None
+    assert spec.capacity_kwh == pytest.approx(3.488, abs=1e-3)
+    assert (spec.power_kw, spec.availability) == (3.0, HEAT_PUMP_AVAILABILITY)
+    # A heat pump whose store or power is unknown, and a solar system: nothing to plan.
+    for name, value in (("thermal_storage_litres", None), ("max_power_kw", 0)):
+        changed = replace(heat_pump, blocks={"heat_pump": {**heat_pump.blocks["heat_pump"]}})
+        changed.blocks["heat_pump"][name] = value
+        assert changed.charge_spec() is None
+    solar = {"reference_id": "PV", "type": "PV_SYSTEM", "locations": [sb.location_id]}
+    assert sb.flatpeak._add_device(solar).charge_spec() is None
+
+
+async def test_device_state_is_per_device(client: Client, sb: Sandbox) -> None:
+    before = {device_id: await schedule_of(client, device_id) for device_id in sb.device_ids}
+    answer = await client.request(
+        "PUT",
+        f"/devices/{sb.ev_charger_id}/state",
+        json=state_body(state_of_charge_percent=70, target_state_of_charge_percent=80),
+    )
+    assert answer.status == 200
+    sb.set_device_state(soc_percent=0, target_percent=100, device_id=sb.heat_pump_id)
+
+    after = {device_id: await schedule_of(client, device_id) for device_id in sb.device_ids}
+    assert after[sb.device_id] == before[sb.device_id]
+    assert after[sb.ev_charger_id][0]["energy"]["value"] == 6000  # 10 % of 60 kWh
+    assert after[sb.heat_pump_id][0]["energy"]["value"] == 3488  # the whole store
+    assert sb.flatpeak.device_state(sb.ev_charger_id)["record_reference_id"] == "rec-1"
+    assert sb.state()["device_state"] == {
+        "submitted": False,
+        "soc_percent": 20,
+        "target_percent": 90,
+    }
+    assert sb.state()["device_states"][sb.heat_pump_id]["submitted"] is True
+    with pytest.raises(ValueError, match="unknown device"):
+        sb.set_device_state(10, 20, device_id="dev_000000000000000000000000")
+
+
+def session_at(start: str, slot_start: str, power_w: int) -> dict[str, Any]:
+    return {
+        "start_time": start,
+        "end_time": "2026-03-28T18:00:00Z",
+        "energy": {"units": "WH", "value": 1000},
+        "cost": {"value": 0.1, "confidence": 1},
+        "schedule": [
+            {
+                "start_time": slot_start,
+                "end_time": "2026-03-28T13:00:00Z",
+                "power": {"units": "W", "value": power_w},
+                "vpp_event": False,
+            }
+        ],
+    }
+
+
+async def test_a_schedule_override_for_one_device(client: Client, sb: Sandbox) -> None:
+    computed = {device_id: await schedule_of(client, device_id) for device_id in sb.device_ids}
+    mine = [session_at("2026-03-28T12:00:00Z", "2026-03-28T12:30:00Z", 7400)]
+    shared = [session_at("2026-03-28T12:00:00Z", "2026-03-28T12:10:00Z", 2000)]
+
+    sb.set_schedule_override(mine, device_id=sb.ev_charger_id)
+    assert await schedule_of(client, sb.ev_charger_id) == mine
+    for device_id in (sb.device_id, sb.heat_pump_id):
+        assert await schedule_of(client, device_id) == computed[device_id]
+
+    # One for every device, then one of the device's own: that comes first.
+    sb.set_schedule_override(shared)
+    sb.set_schedule_override(mine, device_id=sb.ev_charger_id)
+    assert await schedule_of(client, sb.ev_charger_id) == mine
+    assert await schedule_of(client, sb.device_id) == shared
+    # Dropping the device's own: it is served what every device is.
+    sb.set_schedule_override(None, device_id=sb.ev_charger_id)
+    assert await schedule_of(client, sb.ev_charger_id) == shared
+
+    # Without a device, an override is for every device and replaces their own.
+    sb.set_schedule_override(mine, device_id=sb.heat_pump_id)
+    sb.set_schedule_override(shared)
+    for device_id in sb.device_ids:
+        assert await schedule_of(client, device_id) == shared
+    sb.set_schedule_override(None)
+    for device_id in sb.device_ids:
+        assert await schedule_of(client, device_id) == computed[device_id]
+    assert sb.schedule_state() == {"override": False, "shift_s": 0, "devices": {}}
+    with pytest.raises(ValueError, match="unknown device"):
+        sb.set_schedule_override(mine, device_id="dev_000000000000000000000000")
+
+
+async def test_each_device_can_be_given_its_own_windows(client: Client, sb: Sandbox) -> None:
+    windows = {
+        sb.device_id: [session_at("2026-03-28T12:00:00Z", "2026-03-28T12:15:00Z", 5000)],
+        sb.ev_charger_id: [session_at("2026-03-28T12:00:00Z", "2026-03-28T12:30:00Z", 7400)],
+        sb.heat_pump_id: [session_at("2026-03-28T12:00:00Z", "2026-03-28T12:45:00Z", 3000)],
+    }
+    for device_id, data in windows.items():
+        sb.set_schedule_override(data, device_id=device_id)
+    for device_id, data in windows.items():
+        assert await schedule_of(client, device_id) == data
+    assert sb.schedule_state()["devices"] == {
+        device_id: {"override": True, "shift_s": 0} for device_id in windows
+    }
+
+
+async def test_a_shift_for_one_device(client: Client, sb: Sandbox) -> None:
+    computed = {device_id: await schedule_of(client, device_id) for device_id in sb.device_ids}
+    sb.shift_schedule(timedelta(minutes=-10), device_id=sb.heat_pump_id)
+    shifted = await schedule_of(client, sb.heat_pump_id)
+    assert shifted[0]["start_time"] == "2026-03-28T11:50:00Z"
+    assert shifted[0]["end_time"] == "2026-03-28T17:20:00Z"
+    assert await schedule_of(client, sb.device_id) == computed[sb.device_id]
+
+    # A shift for every device replaces each device's own.
+    sb.shift_schedule(timedelta(minutes=5))
+    for device_id in sb.device_ids:
+        data = await schedule_of(client, device_id)
+        assert data[0]["end_time"] != computed[device_id][0]["end_time"]
+    sb.shift_schedule(timedelta(0))
+    for device_id in sb.device_ids:
+        assert await schedule_of(client, device_id) == computed[device_id]
+    sb.shift_schedule(timedelta(minutes=1), device_id=sb.device_id)
+    sb.flatpeak.forget_device_schedule(sb.device_id)
+    assert await schedule_of(client, sb.device_id) == computed[sb.device_id]
+    with pytest.raises(ValueError, match="unknown device"):
+        sb.shift_schedule(timedelta(0), device_id="dev_000000000000000000000000")
+
+
 async def test_demo_sandbox_dips_soon(socket_enabled: None) -> None:
     import aiohttp
 
@@ -750,6 +1018,27 @@ async def test_demo_sandbox_dips_soon(socket_enabled: None) -> None:
     first = answer.body["data"][0]["schedule"][0]
     assert first["start_time"] == "2026-03-28T12:02:00Z"
     assert first["end_time"] == "2026-03-28T12:12:00Z"
+
+
+@pytest.mark.parametrize(("hour", "charger_dips"), [(12, False), (20, True)])
+async def test_demo_dips_for_each_device_available(
+    socket_enabled: None, hour: int, charger_dips: bool
+) -> None:
+    import aiohttp
+
+    demo = Sandbox(seed=1, now=NOW.replace(hour=hour), demo=True)
+    dip = NOW.replace(hour=hour, minute=2)  # two minutes after the sandbox starts
+    async with demo.serve() as base_url, aiohttp.ClientSession() as session:
+        client = Client(session, base_url, demo)
+        plans = {device_id: await schedule_of(client, device_id) for device_id in demo.device_ids}
+    starts = {
+        device_id: {datetime.fromisoformat(start) for start, _, _ in slots_of(plan)}
+        for device_id, plan in plans.items()
+    }
+    assert dip in starts[demo.device_id]
+    assert dip in starts[demo.heat_pump_id]
+    # The car is plugged in from 18:00 only.
+    assert (dip in starts[demo.ev_charger_id]) is charger_dips
 
 
 # -------------------------------------------------------------------- prices

@@ -39,6 +39,11 @@ def test_banner_lists_the_credentials() -> None:
         sb.api_key,
         sb.live_api_key,
         sb.device_id,
+        sb.ev_charger_id,
+        sb.heat_pump_id,
+        "Nova Systems Pico Ultimate, 5 kW",
+        "Voltline Sprint 7, 7.4 kW",
+        "Borealis Heat Aurora 6, 3 kW",
         sb.location_id,
         sb.flip_api_key,
         sb.flip_program_id,
@@ -47,6 +52,13 @@ def test_banner_lists_the_credentials() -> None:
     ):
         assert value in text
     assert "Demo" not in cli.banner(Sandbox(), "http://x")
+
+
+def test_banner_shows_a_power_only_when_known() -> None:
+    sb = Sandbox()
+    sb.flatpeak.devices[sb.heat_pump_id].blocks["heat_pump"]["thermal_storage_litres"] = None
+    text = cli.banner(sb, "http://x")
+    assert f"{sb.heat_pump_id}  (Borealis Heat Aurora 6)" in text
 
 
 async def test_run_serves_until_stopped(socket_enabled: None) -> None:

@@ -14,12 +14,14 @@ from sandbox.tariff import (
     IMPORT_NIGHT,
     IMPORT_PEAK,
     LOCAL_TZ,
+    Availability,
     PriceModel,
     PricePeriod,
     Session,
     clamp_horizon,
     grid_price,
     import_base_price,
+    last_local_time,
     next_local_time,
     plan_session,
     price_periods,
@@ -153,6 +155,67 @@ def test_dst_days_are_23_and_25_hours() -> None:
     autumn = session_bounds(utc(2026, 10, 24, 6, 0), 26)
     assert autumn[0] == (utc(2026, 10, 24, 6, 0), utc(2026, 10, 25, 7, 0))
     assert autumn[0][1] - autumn[0][0] == timedelta(hours=25)
+
+
+EVENINGS = Availability(ready_by=(time(7, 30),), plug_in=time(18, 0))
+TWICE_A_DAY = Availability(ready_by=(time(6, 30), time(17, 30)))
+
+
+def test_last_local_time_is_strictly_before() -> None:
+    six_gmt = utc(2026, 3, 28, 18, 0)
+    assert last_local_time(utc(2026, 3, 28, 18, 1), time(18), LONDON) == six_gmt
+    assert last_local_time(six_gmt, time(18), LONDON) == utc(2026, 3, 27, 18, 0)
+    # After the clocks go forward, 18:00 is 17:00 UTC.
+    assert last_local_time(utc(2026, 3, 30, 12, 0), time(18), LONDON) == utc(2026, 3, 29, 17, 0)
+
+
+def test_sessions_of_a_device_plugged_in_for_the_evening() -> None:
+    # At noon the car is away: its first session starts when it is plugged in, and
+    # each ends at half past seven, across the change to summer time.
+    assert session_bounds(NOW, 72, LOCAL_TZ, EVENINGS) == [
+        (utc(2026, 3, 28, 18, 0), utc(2026, 3, 29, 6, 30)),
+        (utc(2026, 3, 29, 17, 0), utc(2026, 3, 30, 6, 30)),
+        (utc(2026, 3, 30, 17, 0), utc(2026, 3, 31, 6, 30)),
+    ]
+    # Plugged in already: the session runs from now; one the horizon cuts is cut short.
+    assert session_bounds(utc(2026, 3, 28, 20, 5), 24, LOCAL_TZ, EVENINGS) == [
+        (utc(2026, 3, 28, 20, 5), utc(2026, 3, 29, 6, 30)),
+        (utc(2026, 3, 29, 17, 0), utc(2026, 3, 29, 20, 5)),
+    ]
+    # A horizon that ends before the car comes home holds no session.
+    assert session_bounds(NOW, 5, LOCAL_TZ, EVENINGS) == []
+
+
+def test_sessions_of_a_device_ready_twice_a_day() -> None:
+    assert session_bounds(NOW, 24, LOCAL_TZ, TWICE_A_DAY) == [
+        (NOW, utc(2026, 3, 28, 17, 30)),
+        (utc(2026, 3, 28, 17, 30), utc(2026, 3, 29, 5, 30)),
+        (utc(2026, 3, 29, 5, 30), NOW + timedelta(hours=24)),
+    ]
+
+
+def test_an_availability_needs_a_ready_by_time() -> None:
+    with pytest.raises(ValueError, match="ready_by"):
+        Availability(ready_by=())
+
+
+def test_schedule_follows_the_availability() -> None:
+    sessions = schedule_by_soc(
+        MODEL,
+        NOW,
+        soc_percent=35,
+        target_percent=80,
+        capacity_kwh=60,
+        power_kw=7.4,
+        availability=EVENINGS,
+    )
+    (session,) = sessions
+    assert (session.start, session.end) == (utc(2026, 3, 28, 18, 0), utc(2026, 3, 29, 6, 30))
+    assert session.energy_wh == 27_000
+    assert {slot.power_w for slot in session.slots} == {7400}
+    # All of it in the cheap night, none in the evening peak.
+    for slot in session.slots:
+        assert utc(2026, 3, 29, 0, 30) <= slot.start < slot.end <= utc(2026, 3, 29, 5, 30)
 
 
 def test_horizon_default_and_maximum() -> None:

@@ -258,11 +258,16 @@ class HttpClient(ABC):
         *,
         headers: Mapping[str, str],
         body: Any = None,
+        params: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> Any:
         """Send one request and return the decoded JSON body (None if empty).
 
+        `params` go into the query string, encoded by aiohttp.
+
         The whole exchange, reading the body included, is bounded by the
-        request timeout, and the body by max_response_bytes. Every failure
+        request timeout, and the body by max_bytes (by default
+        max_response_bytes), counted once decompressed. Every failure
         ends as an ApiError that chains to nothing: the exceptions of aiohttp
         and of decoding may carry request headers or the body.
         """
@@ -285,6 +290,7 @@ class HttpClient(ABC):
                     url,
                     headers={**headers, "Accept-Encoding": _ACCEPT_ENCODING},
                     json=body,
+                    params=params,
                     timeout=self._timeout,
                     allow_redirects=False,
                     # Decompressed here, a step at a time: aiohttp would inflate
@@ -294,7 +300,9 @@ class HttpClient(ABC):
             ):
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
-                raw = await self._read_body(response, method, path)
+                raw = await self._read_body(
+                    response, method, path, max_bytes or self.max_response_bytes
+                )
         except TimeoutError:
             failure = CommunicationError(
                 f"{self.service} did not answer {method} {path} in time", service=self.service
@@ -330,9 +338,9 @@ class HttpClient(ABC):
         raise error
 
     async def _read_body(
-        self, response: aiohttp.ClientResponse, method: str, path: str
+        self, response: aiohttp.ClientResponse, method: str, path: str, limit: int
     ) -> bytearray:
-        """Read the body a chunk at a time, decompressing it, up to max_response_bytes."""
+        """Read the body a chunk at a time, decompressing it, up to limit bytes."""
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
         if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
             raise InvalidResponseError(
@@ -344,7 +352,7 @@ class HttpClient(ABC):
         failed = False
         async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
             if encoding in ("", "identity"):
-                self._append(body, chunk, method, path)
+                self._append(body, chunk, method, path, limit)
                 continue
             if decompressor is None:
                 decompressor = _decompressor(encoding, chunk[0])
@@ -353,7 +361,8 @@ class HttpClient(ABC):
                 # max_length bounds each step: a bomb yields its output a
                 # chunk at a time, and the limit stops it early.
                 while pending:
-                    self._append(body, decompressor.decompress(pending, _CHUNK_BYTES), method, path)
+                    inflated = decompressor.decompress(pending, _CHUNK_BYTES)
+                    self._append(body, inflated, method, path, limit)
                     pending = decompressor.unconsumed_tail
             except zlib.error:
                 failed = True
@@ -364,14 +373,13 @@ class HttpClient(ABC):
                 service=self.service,
             )
         if decompressor is not None:
-            self._append(body, decompressor.flush(), method, path)
+            self._append(body, decompressor.flush(), method, path, limit)
         return body
 
-    def _append(self, body: bytearray, data: bytes, method: str, path: str) -> None:
-        if len(body) + len(data) > self.max_response_bytes:
+    def _append(self, body: bytearray, data: bytes, method: str, path: str, limit: int) -> None:
+        if len(body) + len(data) > limit:
             raise InvalidResponseError(
-                f"{self.service} answered {method} {path} with a body larger than "
-                f"{self.max_response_bytes} bytes",
+                f"{self.service} answered {method} {path} with a body larger than {limit} bytes",
                 service=self.service,
             )
         body += data

@@ -12,9 +12,11 @@ from typing import Any
 import aiohttp
 
 from ._http import DEFAULT_TIMEOUT, HttpClient, text_of
-from .exceptions import AuthenticationError
+from .exceptions import AuthenticationError, InvalidResponseError
 from .models import (
     Device,
+    DeviceList,
+    DevicePage,
     DeviceStateRecord,
     DeviceType,
     LocationStatus,
@@ -24,7 +26,7 @@ from .models import (
     Token,
 )
 from .timefmt import utc_text
-from .validation import check_id
+from .validation import check_id, check_reference_id
 
 DEFAULT_FLATPEAK_URL = "https://api.flatpeak.com"
 
@@ -35,6 +37,21 @@ FLATPEAK_API_VERSION = "2026-08-01.busbar"
 # Renew a token when this share of its lifetime has passed, so that a
 # request never leaves with a token about to expire.
 TOKEN_RENEWAL_FRACTION = 0.9
+
+# The largest page of a list the API serves (`limit`).
+DEVICE_PAGE_LIMIT = 100
+
+# Bounds on one listing of devices, so that a server that always answers
+# `has_more` cannot keep a client reading: at most this many pages, and at
+# most this many devices (100 full pages), far more than a household holds
+# and room for a business account's thousands.
+MAX_DEVICE_PAGES = 100
+MAX_DEVICES = MAX_DEVICE_PAGES * DEVICE_PAGE_LIMIT
+
+# The largest page of devices accepted, once decompressed: a full page of
+# real devices is under 200 kB. With the page cap, what one listing can make
+# a client read and hold is bounded (100 MiB at most).
+MAX_DEVICE_PAGE_BYTES = 1024 * 1024
 
 
 def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,11 +150,23 @@ class FlatpeakClient(HttpClient):
                 token = await self._login()
             return token
 
-    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> Any:
         token = await self._bearer()
         try:
             return await self._request(
-                method, path, headers=self._headers(f"Bearer {token.bearer_token}"), body=body
+                method,
+                path,
+                headers=self._headers(f"Bearer {token.bearer_token}"),
+                body=body,
+                params=params,
+                max_bytes=max_bytes,
             )
         except AuthenticationError as err:
             if err.status != 401:
@@ -145,7 +174,12 @@ class FlatpeakClient(HttpClient):
         # The token was refused before we expected: renew it once and retry.
         token = await self._bearer(stale=token)
         return await self._request(
-            method, path, headers=self._headers(f"Bearer {token.bearer_token}"), body=body
+            method,
+            path,
+            headers=self._headers(f"Bearer {token.bearer_token}"),
+            body=body,
+            params=params,
+            max_bytes=max_bytes,
         )
 
     # Devices
@@ -154,6 +188,67 @@ class FlatpeakClient(HttpClient):
         """Return a device (`GET /devices/{id}`)."""
         check_id(device_id, "dev")
         return self.parse(Device.from_json, await self._call("GET", f"/devices/{device_id}"))
+
+    async def list_devices(
+        self, *, reference_id: str | None = None, max_devices: int = MAX_DEVICES
+    ) -> DeviceList:
+        """Return the account's devices, newest first, reading every page of `GET /devices`.
+
+        Pages of up to DEVICE_PAGE_LIMIT devices are requested, each after
+        the last ID of the one before (`starting_after`), while the API says
+        `has_more`. With reference_id, only the devices registered under that
+        reference ID are listed (the API's filter, an exact match).
+
+        The listing is bounded: it stops after max_devices devices (at most
+        MAX_DEVICES) or MAX_DEVICE_PAGES pages, whichever comes first, and
+        when a page brings no device it has not already read. It then returns
+        what it read with `truncated` set, so that a caller can say the list
+        is incomplete (and, say, ask for a reference ID to search by). A
+        device listed twice (the list moved between two pages) is kept once.
+
+        Any error ends the listing with that error: a page that is not a list
+        envelope, holds a device that cannot be read, or is larger than
+        MAX_DEVICE_PAGE_BYTES, is an InvalidResponseError naming the field (if
+        any) and the page.
+        """
+        if reference_id is not None:
+            check_reference_id(reference_id)
+        if not 1 <= max_devices <= MAX_DEVICES:
+            raise ValueError(f"max_devices must be from 1 to {MAX_DEVICES}, not {max_devices}")
+        query = {"limit": str(min(DEVICE_PAGE_LIMIT, max_devices))}
+        if reference_id is not None:
+            query["reference_id"] = reference_id
+        found: dict[str, Device] = {}
+        pages = 0
+        while True:
+            page = await self._device_page(query, pages + 1)
+            pages += 1
+            fresh = [device for device in page.devices if device.id not in found]
+            room = max_devices - len(found)
+            found.update((device.id, device) for device in fresh[:room])
+            if len(fresh) > room:
+                truncated = True
+            elif not page.has_more:
+                truncated = False
+            else:
+                # More to read, unless the caller's count or the page cap is
+                # reached, or a page brought nothing new to continue from.
+                truncated = not fresh or len(found) >= max_devices or pages >= MAX_DEVICE_PAGES
+                if not truncated:
+                    query["starting_after"] = page.devices[-1].id
+                    continue
+            return DeviceList(devices=tuple(found.values()), truncated=truncated, pages=pages)
+
+    async def _device_page(self, query: Mapping[str, str], number: int) -> DevicePage:
+        """Read one page of `GET /devices`; an error names the page."""
+        try:
+            data = await self._call(
+                "GET", "/devices", params=query, max_bytes=MAX_DEVICE_PAGE_BYTES
+            )
+            return self.parse(DevicePage.from_json, data)
+        except InvalidResponseError as err:
+            err.args = (f"{err} (page {number} of GET /devices)",)
+            raise
 
     async def create_device(
         self,

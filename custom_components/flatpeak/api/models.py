@@ -14,7 +14,7 @@ from operator import attrgetter
 import re
 from typing import Any, Self
 
-from ._parse import ENERGY_UNITS_WH, POWER_UNITS_W, Reader
+from ._parse import ENERGY_UNITS_WH, POWER_UNITS_W, Reader, clean_token, describe
 
 
 class TariffStatus(StrEnum):
@@ -313,9 +313,13 @@ class Device:
     """The document this was read from, for a cache to store as it came."""
 
     @classmethod
-    def from_json(cls, data: Any) -> Self:
-        """Read a device in either documented shape."""
-        doc = Reader(data)
+    def from_json(cls, data: Any, path: str = "") -> Self:
+        """Read a device in either documented shape.
+
+        path is where the device is in a larger document (`data[3]` of a
+        list), for the path an error names.
+        """
+        doc = Reader(data, path)
         properties = doc.opt_obj("properties")
         consents = doc.opt_obj("consents")
         vpp = doc.opt_obj("vpp_participation")
@@ -390,6 +394,55 @@ def _heat_pump(properties: Reader) -> HeatPumpProperties | None:
         min_power_kw=heat_pump.opt_number("min_power_kw"),
         thermal_storage_litres=heat_pump.opt_number("thermal_storage_litres"),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevicePage:
+    """One page of the account's devices (`GET /devices`).
+
+    The list envelope is `{"object": "list", "has_more": …, "data": […]}`.
+    A missing `has_more` is taken as the last page. Anything that is not such
+    an envelope, or a device in it that cannot be read, is an
+    InvalidResponseError naming the field (`data[3].id`): as with every list
+    this package reads, one unreadable item makes the whole answer unreadable.
+    """
+
+    devices: tuple[Device, ...]
+    has_more: bool
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Read a page of the device list, devices in the order the API sent them."""
+        doc = Reader(data)
+        kind = doc.opt_string("object")
+        if kind and clean_token(kind) != "LIST":
+            raise doc.error("object", f"expected a list, got {describe(kind)}")
+        items = doc.raw("data")
+        if items is None:
+            raise doc.error("data", "the field is missing")
+        if not isinstance(items, list):
+            raise doc.error("data", f"expected a list, got {describe(items)}")
+        return cls(
+            devices=tuple(
+                Device.from_json(item, f"data[{index}]") for index, item in enumerate(items)
+            ),
+            has_more=doc.boolean("has_more", default=False),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceList:
+    """The devices of an account, newest first, as `FlatpeakClient.list_devices` read them.
+
+    `truncated` is true when the listing stopped before the API said it was
+    complete: at the caller's `max_devices`, at the client's cap on pages, or
+    because a page brought only devices already read (a server going round
+    in circles). `pages` is the number of pages read.
+    """
+
+    devices: tuple[Device, ...]
+    truncated: bool
+    pages: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,10 @@ FLIP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 # are under 40 characters, and an identifier ends up in a request path.
 MAX_ID_LENGTH = 128
 
+# The longest reference ID accepted as a filter. Reference IDs are the
+# caller's own names for its objects; they travel in a query string.
+MAX_REFERENCE_ID_LENGTH = 256
+
 
 def check_id(value: str, prefix: str | None = None, *, service: str = "Flatpeak") -> str:
     """Return value if it is a well-formed identifier, else raise InvalidIdError.
@@ -34,6 +38,21 @@ def check_id(value: str, prefix: str | None = None, *, service: str = "Flatpeak"
         raise InvalidIdError(
             f"{_show(value)} is not a {service} identifier of the form {prefix}_…",
             service=service,
+        )
+    return value
+
+
+def check_reference_id(value: str) -> str:
+    """Return value if it can be a reference ID filter, else raise ValueError.
+
+    Any text is allowed (it is encoded into the query string), but not an
+    empty one, nor one longer than MAX_REFERENCE_ID_LENGTH.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{_show(value)} is not a reference ID: it must be a non-empty string")
+    if len(value) > MAX_REFERENCE_ID_LENGTH:
+        raise ValueError(
+            f"a reference ID has at most {MAX_REFERENCE_ID_LENGTH} characters, not {len(value)}"
         )
     return value
 

@@ -1,7 +1,7 @@
-"""The dispatch of a running entry: added, changed and removed without a reload.
+"""The dispatch of one running device: added, changed and removed without a reload.
 
-The dispatch is a config subentry, which the user adds, reconfigures and
-removes while the entry runs. The slot holds the target that matches it: it
+A dispatch is a config subentry that names its device, which the user adds,
+reconfigures and removes while the account runs. The slot holds the target that matches it: it
 starts one for a new dispatch, replaces it when the settings change, and stops
 it (withdrawing its events) when the dispatch is removed. The entry's other
 entities are not touched; whoever reads the target follows the slot, and is
@@ -22,14 +22,19 @@ from .targets import dispatch_subentry
 
 
 class DispatchSlot:
-    """The entry's dispatch target in force, if it has a dispatch."""
+    """A device's dispatch target in force, if it has a dispatch."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry, schedule: ScheduleCoordinator
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        device_id: str,
+        schedule: ScheduleCoordinator,
     ) -> None:
-        """Prepare an empty slot; `async_apply` fills it."""
+        """Prepare an empty slot for the device; `async_apply` fills it."""
         self._hass = hass
         self._entry = entry
+        self.device_id = device_id
         self._schedule = schedule
         self._lock = asyncio.Lock()
         self._listeners = Listeners("dispatch")
@@ -39,9 +44,9 @@ class DispatchSlot:
         self.kind: TargetKind | None = None
 
     async def async_apply(self) -> None:
-        """Start, replace or stop the target, to match the entry's dispatch now."""
+        """Start, replace or stop the target, to match the device's dispatch now."""
         async with self._lock:
-            found = dispatch_subentry(self._entry)
+            found = dispatch_subentry(self._entry, self.device_id)
             if self._closed or self._matches(found[0] if found else None):
                 return
             await self._async_stop_target()
@@ -56,7 +61,7 @@ class DispatchSlot:
             self._listeners.notify()
 
     async def async_unload(self) -> None:
-        """Stop the target with the entry; what it dispatched stays dispatched."""
+        """Stop the target with the device; what it dispatched stays dispatched."""
         async with self._lock:
             self._closed = True
             await self._async_stop_target()

@@ -122,5 +122,5 @@ class TargetKind:
         [HomeAssistant, ConfigEntry, ConfigSubentry, ScheduleCoordinator],
         Awaitable[DispatchTarget | None],
     ]
-    # Withdraw what a removed entry dispatched, and forget it.
-    async_remove: Callable[[HomeAssistant, ConfigEntry, ConfigSubentry | None], Awaitable[None]]
+    # Withdraw what the subentry of a removed account dispatched, and forget it.
+    async_remove: Callable[[HomeAssistant, ConfigEntry, ConfigSubentry], Awaitable[None]]

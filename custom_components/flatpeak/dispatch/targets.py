@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
+from ..const import CONF_DEVICE_ID
 from .flip import FLIP
 from .target import TargetKind
 
 TARGETS: dict[str, TargetKind] = {kind.subentry_type: kind for kind in (FLIP,)}
 
 
-def dispatch_subentry(entry: ConfigEntry) -> tuple[ConfigSubentry, TargetKind] | None:
-    """Return the entry's dispatch subentry and its kind, if it has one."""
+def dispatch_subentry(
+    entry: ConfigEntry, device_id: str
+) -> tuple[ConfigSubentry, TargetKind] | None:
+    """Return the dispatch subentry of one of the account's devices and its kind, if any."""
     for subentry in entry.subentries.values():
-        if (kind := TARGETS.get(subentry.subentry_type)) is not None:
+        kind = TARGETS.get(subentry.subentry_type)
+        if kind is not None and subentry.data.get(CONF_DEVICE_ID) == device_id:
             return subentry, kind
     return None

@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from ...api import ApiError, ChargingSlot, FlipAction, RequestError, SocSchedule
-from ...const import DOMAIN, LOGGER
+from ...const import CONF_DEVICE_ID, DOMAIN, LOGGER
 from ...coordinator import ScheduleCoordinator
 from ...listeners import Listeners
 from ...problems import Backoff
@@ -530,9 +530,9 @@ async def async_start_dispatch(
     try:
         client = flip_client(hass, subentry.data)
     except ValueError as err:  # the flow checks the URL; a hand-edited one may be wrong
-        LOGGER.error("The Flip dispatch of %s cannot start: %s", entry.title, err)
+        LOGGER.error("The Flip dispatch %s cannot start: %s", subentry.title, err)
         return None
-    store = DispatchStore(hass, entry.entry_id)
+    store = DispatchStore(hass, entry.entry_id, subentry.data[CONF_DEVICE_ID])
     await store.async_load()
     dispatcher = FlipDispatcher(hass, entry, subentry, schedule, FlipEvents(client, store))
     dispatcher.async_start()
@@ -540,12 +540,12 @@ async def async_start_dispatch(
 
 
 async def async_remove_dispatch(
-    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry | None
+    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry
 ) -> None:
-    """Cancel what a removed entry dispatched and not yet ended, then delete its store."""
-    store = DispatchStore(hass, entry.entry_id)
+    """Cancel what a removed account dispatched and not yet ended, then delete its store."""
+    store = DispatchStore(hass, entry.entry_id, subentry.data[CONF_DEVICE_ID])
     await store.async_load()
-    if subentry is not None and store.events:
+    if store.events:
         try:
             client = flip_client(hass, subentry.data)
         except ValueError as err:

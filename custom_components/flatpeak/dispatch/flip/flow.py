@@ -1,4 +1,8 @@
-"""The Flip dispatch of a Flatpeak entry: a config subentry, added and reconfigured.
+"""The Flip dispatch of a Flatpeak device: a subentry of the account, added and reconfigured.
+
+Each dispatch names the device whose charging windows it sends (`device_id`
+in its data): with one device in the account it is that one, with several
+the form asks, offering the devices that have no dispatch yet.
 
 Input is checked before any request (formats of the key, the address, the
 program and target IDs), then with one `GET /v1/events`, which proves that the
@@ -13,11 +17,12 @@ from collections.abc import Mapping
 import re
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -34,7 +39,7 @@ from ...api import (
     check_base_url,
     check_id,
 )
-from ...const import LOGGER
+from ...const import CONF_DEVICE_ID, LOGGER, SUBENTRY_DEVICE
 from ...problems import Problem, classify
 from ...selectors import PASSWORD, TEXT, option_errors, option_fields, option_number, option_ranges
 from .const import (
@@ -45,7 +50,6 @@ from .const import (
     CONF_TARGET_TYPE,
     MIN_DURATION,
     MIN_LEAD_TIME,
-    SUBENTRY_TYPE,
 )
 
 # Flip keys are `fl_…`, sent in an HTTP header: no whitespace.
@@ -155,7 +159,7 @@ def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class FlipDispatchSubentryFlow(ConfigSubentryFlow):
-    """Add or change the Flip dispatch of a Flatpeak entry."""
+    """Add or change the Flip dispatch of one of the account's devices."""
 
     async def _async_validate(
         self, user_input: Mapping[str, Any]
@@ -181,18 +185,36 @@ class FlipDispatchSubentryFlow(ConfigSubentryFlow):
         return data, errors
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Add the Flip dispatch; an entry has one at most."""
+        """Add the Flip dispatch of a device; a device has one dispatch at most."""
         entry = self._get_entry()
-        if any(sub.subentry_type == SUBENTRY_TYPE for sub in entry.subentries.values()):
+        devices = _devices(entry)
+        free = {
+            device_id: title
+            for device_id, title in devices.items()
+            if not _dispatched(entry, device_id)
+        }
+        if not devices:
+            return self.async_abort(reason="no_devices")
+        if not free:
             return self.async_abort(reason="already_configured")
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = await self._async_validate(user_input)
+            # With one device there is nothing to ask: the dispatch is its.
+            device_id = str(user_input.get(CONF_DEVICE_ID) or next(iter(free)))
+            if device_id not in free:
+                # Given a dispatch since the form was shown.
+                errors = {CONF_DEVICE_ID: "device_unavailable"}
+            else:
+                data, errors = await self._async_validate(user_input)
             if not errors:
-                return self.async_create_entry(title=_title(data), data=data)
+                data = {CONF_DEVICE_ID: device_id, **data}
+                return self.async_create_entry(title=_title(data, devices), data=data)
+        schema = dispatch_schema()
+        if len(devices) > 1:
+            schema = schema.extend({vol.Required(CONF_DEVICE_ID): _device_selector(free)})
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(dispatch_schema(), user_input),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
             description_placeholders={"name": entry.title, **RANGES},
         )
@@ -207,10 +229,12 @@ class FlipDispatchSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             data, errors = await self._async_validate(user_input)
             if not errors:
+                # The dispatch stays with its device.
+                data = {CONF_DEVICE_ID: subentry.data.get(CONF_DEVICE_ID), **data}
                 # Not async_update_and_abort: since 2026.x it shows Home Assistant's
                 # own wording unless given a reason, which 2025.4 does not take.
                 self.hass.config_entries.async_update_subentry(
-                    entry, subentry, title=_title(data), data=data
+                    entry, subentry, title=_title(data, _devices(entry)), data=data
                 )
                 return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
@@ -223,5 +247,39 @@ class FlipDispatchSubentryFlow(ConfigSubentryFlow):
         )
 
 
-def _title(data: Mapping[str, Any]) -> str:
-    return f"Flip {data[CONF_PROGRAM_ID]}"
+def _devices(entry: ConfigEntry) -> dict[str, str]:
+    """Return the account's devices: the title of each, by device ID."""
+    return {
+        subentry.data[CONF_DEVICE_ID]: subentry.title
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_DEVICE
+    }
+
+
+def _dispatched(entry: ConfigEntry, device_id: str) -> bool:
+    """Say whether a device has a dispatch already, of any kind: it takes one at most."""
+    return any(
+        subentry.subentry_type != SUBENTRY_DEVICE and subentry.data.get(CONF_DEVICE_ID) == device_id
+        for subentry in entry.subentries.values()
+    )
+
+
+def _device_selector(devices: Mapping[str, str]) -> SelectSelector:
+    """Return the field that names the device whose windows are dispatched."""
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[
+                SelectOptionDict(value=device_id, label=title)
+                for device_id, title in devices.items()
+            ],
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+def _title(data: Mapping[str, Any], devices: Mapping[str, str]) -> str:
+    """Name a dispatch after its program, and its device when the account has several."""
+    title = f"Flip {data[CONF_PROGRAM_ID]}"
+    if len(devices) > 1 and (device := devices.get(data[CONF_DEVICE_ID])):
+        title = f"{title} ({device})"
+    return title

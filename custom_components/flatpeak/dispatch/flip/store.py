@@ -16,13 +16,18 @@ from .plan import Dispatched, EventKey, Intent
 STORAGE_VERSION = 1
 
 
+def store_key(entry_id: str, device_id: str) -> str:
+    """Return the storage key of the dispatch of one of an account's devices."""
+    return f"{DOMAIN}.{entry_id}.dispatch.{device_id}"
+
+
 class DispatchStore:
     """What was dispatched, what is being dispatched, and what the user cancelled."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """Open the store of one entry's dispatch."""
+    def __init__(self, hass: HomeAssistant, entry_id: str, device_id: str) -> None:
+        """Open the store of the dispatch of one of an account's devices."""
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.dispatch"
+            hass, STORAGE_VERSION, store_key(entry_id, device_id)
         )
         self.events: dict[str, Dispatched] = {}
         self.intents: list[Intent] = []
