@@ -60,7 +60,7 @@ def loads(result: Result) -> str:
 
 
 def chart_edges(results: dict[str, Result], out: Path) -> bool:
-    """Box plots of edge latency, integration with 1 and 50 entries and the template."""
+    """Box plots of edge latency, integration with 1 and 50 devices and the template."""
     try:
         import matplotlib as mpl
 
@@ -74,7 +74,7 @@ def chart_edges(results: dict[str, Result], out: Path) -> bool:
         if result:
             series.append(
                 (
-                    f"integration\n{entries} entr{'y' if entries == 1 else 'ies'}",
+                    f"integration\n{entries} device{'' if entries == 1 else 's'}",
                     result["integration_samples"],
                 )
             )
@@ -175,12 +175,12 @@ def targets(results: dict[str, Result]) -> list[str]:
         "| Target | Measured | |",
         "|---|---|---|",
         row(
-            "Edge → state change p99 ≤ 10 ms with 1 entry",
+            "Edge → state change p99 ≤ 10 ms with 1 device",
             f"{number(p99_1, 2)} ms (load {loads(results['edges_1'])})" if p99_1 else "n/a",
             None if p99_1 is None else p99_1 <= 10,
         ),
         row(
-            "Edge → state change p99 ≤ 100 ms with 50 entries on the same windows",
+            "Edge → state change p99 ≤ 100 ms with 50 devices on the same windows",
             (
                 f"{number(p99, 2)} ms (load {loads(results['edges_50'])}; a garbage"
                 f" collection fell in {touched} of {results['edges_50']['edges']} edges,"
@@ -191,12 +191,12 @@ def targets(results: dict[str, Result]) -> list[str]:
             None if p99 is None else p99 <= 100,
         ),
         row(
-            "Setup of 1 entry ≤ 200 ms",
+            "Setup of an account with 1 device ≤ 200 ms",
             f"{number(setup1.get('wall_ms'), 0)} ms" if setup1 else "n/a",
             None if not setup1 else setup1["wall_ms"] <= 200,
         ),
         row(
-            "Setup of 50 entries ≤ 3 s",
+            "Setup of an account with 50 devices ≤ 3 s",
             f"{number(setup50.get('wall_ms', 0) / 1000, 2)} s" if setup50 else "n/a",
             None if not setup50 else setup50["wall_ms"] <= 3000,
         ),
@@ -228,8 +228,8 @@ def edge_section(results: dict[str, Result], chart: bool) -> list[str]:
         "## Window edge → state change",
         "",
         "Real time, against the sandbox (whose clock is the real one). The schedule holds"
-        " more than 100 edges at irregular sub-second offsets, 0.5 to 1.5 s apart; every"
-        " entry is its own device with the same windows. Latency is from the edge to the"
+        " more than 100 edges at irregular sub-second offsets, 0.5 to 1.5 s apart; one account"
+        " holds 1 or 50 devices at one location, all on the same windows. Latency is from the edge to the"
         " `state_changed` event of each device's Charging window sensor (all devices, all"
         " edges). Beside it, in the same Home Assistant, a template binary sensor compares"
         " `now()` with the same windows: Home Assistant renders it at the start of each"
@@ -245,7 +245,7 @@ def edge_section(results: dict[str, Result], chart: bool) -> list[str]:
             continue
         ours = result["integration_ms"]
         lines.append(
-            f"| integration, {entries} entr{'y' if entries == 1 else 'ies'} | {result['edges']}"
+            f"| integration, {entries} device{'' if entries == 1 else 's'} | {result['edges']}"
             f" | {ours['n']} | {number(ours['p50'], 2)} ms | {number(ours['p99'], 2)} ms"
             f" | {number(ours['max'], 2)} ms | {result['integration_missed']}"
             f" | {loads(result)} |"
@@ -261,7 +261,7 @@ def edge_section(results: dict[str, Result], chart: bool) -> list[str]:
             else "none shown | | "
         )
         lines.append(
-            f"| template `now()`, beside {entries} entr{'y' if entries == 1 else 'ies'}"
+            f"| template `now()`, beside {entries} device{'' if entries == 1 else 's'}"
             f" | {result['edges']} | {template['n']} | {cells}"
             f" | {result['template_missed']} | {loads(result)} |"
         )
@@ -288,10 +288,10 @@ def edge_section(results: dict[str, Result], chart: bool) -> list[str]:
     if spread and spread.get("n"):
         lines += [
             "",
-            f"With 50 entries, the first and the last device change state within"
+            f"With 50 devices, the first and the last change state within"
             f" {number(spread['p50'], 2)} ms of each other at the median edge"
             f" ({number(spread['max'], 2)} ms at most). No request was made during the edges"
-            f" ({results['edges_50']['requests_during_edges']} with 50 entries).",
+            f" ({results['edges_50']['requests_during_edges']} with 50 devices).",
         ]
     fifty = results.get("edges_50", {})
     if fifty.get("integration_without_gc_ms", {}).get("n"):
@@ -309,7 +309,7 @@ def edge_section(results: dict[str, Result], chart: bool) -> list[str]:
         lines += [
             "",
             f"Python collected garbage {fifty['collections']} times while the edges passed"
-            f" with 50 entries.{fell} At the edges without one: p50 {number(calm['p50'], 2)} ms,"
+            f" with 50 devices.{fell} At the edges without one: p50 {number(calm['p50'], 2)} ms,"
             f" p99 {number(calm['p99'], 2)} ms, max {number(calm['max'], 2)} ms.",
         ]
     if chart:
@@ -379,11 +379,11 @@ def other_sections(results: dict[str, Result]) -> list[str]:
         lines += [
             "## Setup time",
             "",
-            "Real time, against the sandbox: the entries are added, then set up together as"
+            "Real time, against the sandbox: the account with its devices is added, then set up as"
             " at Home Assistant's start, until every entity exists and Home Assistant is idle."
             " The sandbox answers in the same process and loop, so its time is included.",
             "",
-            "| entries | wall time | CPU time | requests | states | load (1 min) |",
+            "| devices | wall time | CPU time | requests | states | load (1 min) |",
             "|---|---|---|---|---|---|",
             *(
                 f"| {r['entries']} | {r['wall_ms']:.0f} ms | {r['cpu_ms']:.0f} ms"
@@ -397,7 +397,7 @@ def other_sections(results: dict[str, Result]) -> list[str]:
         lines += [
             "## CPU time",
             "",
-            f"One entry. A schedule of {cpu['days']} days x {cpu['slots_per_day']} half-hour"
+            f"One device. A schedule of {cpu['days']} days x {cpu['slots_per_day']} half-hour"
             f" slots ({cpu['slots']} slots) handed to the schedule coordinator as a fetch"
             " hands it: parsed from the JSON document by the API models, set as the"
             f" coordinator's data (the writer writes the {cpu['schedule_listeners']} entities"
@@ -427,15 +427,17 @@ def other_sections(results: dict[str, Result]) -> list[str]:
     memory = results.get("memory")
     if memory:
         lines += [
-            "## Memory per entry",
+            "## Memory per device",
             "",
             "Python allocations traced by `tracemalloc` (after a garbage collection) before"
-            " and after setting up entries one by one, each its own device at one location.",
+            " and after setting up the account with one device, then adding its other devices one"
+            " by one while it runs (as Add device does), all at one location.",
             "",
-            f"- the first entry: {memory['first_entry_kib']:.0f} KiB (it also loads the platforms)",
-            f"- each further entry: {memory['per_further_entry_kib']:.0f} KiB (average of"
+            f"- the account with its first device: {memory['first_entry_kib']:.0f} KiB"
+            " (it also loads the platforms)",
+            f"- each further device: {memory['per_further_entry_kib']:.0f} KiB (average of"
             f" {memory['entries'] - 1})",
-            f"- all {memory['entries']} entries: {memory['per_entry_kib']:.0f} KiB per entry",
+            f"- all {memory['entries']} devices: {memory['per_entry_kib']:.0f} KiB per device",
             "",
         ]
     loop = results.get("loop")
@@ -444,7 +446,7 @@ def other_sections(results: dict[str, Result]) -> list[str]:
             "## Longest callback on the event loop",
             "",
             "Every callback the event loop ran (plain callbacks, timers and task steps) was"
-            f" timed while Home Assistant set up {loop['entries']} entries, took in a week's"
+            f" timed while Home Assistant set up an account with {loop['entries']} devices, took in a week's"
             " schedule of 7 x 48 slots for each from the sandbox, listed each calendar's week"
             " and passed 20 window edges, in real time. A callback counts as the integration's"
             " when its function, the job it calls or the coroutines a task step resumes are"

@@ -1,7 +1,7 @@
 """Benchmark: how late after a window edge the charging-window state changes, in real time.
 
-Home Assistant runs with 1 or 50 config entries (each its own device at the same
-location) against the sandbox, whose clock is the real one here. The schedule holds
+Home Assistant runs one account with 1 or 50 devices (all at the same location)
+against the sandbox, whose clock is the real one here. The schedule holds
 more than 100 edges at irregular sub-second offsets, about a second apart, and each
 state change of every device's Charging window sensor is compared with the edge it is
 for. Beside it, in the same Home Assistant, a template binary sensor compares `now()`

@@ -2,7 +2,7 @@
 
 Every callback the loop runs (`asyncio.Handle._run`: plain callbacks, timers and the
 steps of tasks) is timed while Home Assistant, in real time against the sandbox, sets
-up 50 entries, takes in a week's schedule of 7 x 48 slots for each from the sandbox,
+up an account with 50 devices, takes in a week's schedule of 7 x 48 slots for each from the sandbox,
 lists each calendar's week and passes 20 window edges. A callback counts as the
 integration's when the integration's code is in it: its function, the job or partial
 it calls, or the chain of coroutines a task step resumes. The sandbox runs in the same

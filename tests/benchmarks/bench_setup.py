@@ -1,12 +1,12 @@
-"""Benchmark: how long setting up 1 and 50 config entries takes, and the memory each holds.
+"""Benchmark: how long setting up an account with 1 and 50 devices takes, and their memory.
 
-Each entry is its own device at one location, against the sandbox in real time. The
-entries are added and then set up together, as Home Assistant does at start; the time
-runs from the start of the setup until every entity exists and Home Assistant is idle.
-It includes the sandbox answering, which runs in the same process and event loop.
-Memory is traced (tracemalloc) in a run of its own: what Python holds after setting up
-49 entries beyond the first, divided by 49, and after the first entry alone (which also
-loads the platforms).
+The devices are at one location, against the sandbox in real time. The account is
+added and set up as Home Assistant does at start; the time runs from the start of the
+setup until every entity exists and Home Assistant is idle. It includes the sandbox
+answering, which runs in the same process and event loop. Memory is traced
+(tracemalloc) in a run of its own: what Python holds after adding 49 devices to the
+running account, divided by 49, and after the account with its first device alone
+(which also loads the platforms).
 """
 
 from __future__ import annotations
