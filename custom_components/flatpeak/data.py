@@ -24,6 +24,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from .api import (
+    DEVICE_PAGE_LIMIT,
     ApiError,
     Device,
     FlatpeakClient,
@@ -242,13 +243,15 @@ class AccountData:
         )
 
     async def async_look_for_new_devices(self) -> None:
-        """List the account's devices, and offer those that appeared since the last look.
+        """List the account's newest devices, and offer those that appeared since the last look.
 
-        The first look only notes what there is: the devices the user did not
-        pick when adding the account are not offered again.
+        The list comes newest first, so its first page holds what is new: one
+        request, however many devices a business account holds. The first look
+        only notes what there is: the devices the user did not pick when adding
+        the account are not offered again.
         """
         try:
-            listed = await self.client.list_devices()
+            listed = await self.client.list_devices(max_devices=DEVICE_PAGE_LIMIT)
         except ApiError as err:
             LOGGER.debug("Could not list the account's devices: %s", err)
             return

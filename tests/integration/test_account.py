@@ -18,10 +18,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.flatpeak.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
 from .common import QUIET, at, batteries_entry, device_of, make_devices, session, setup_entry, state
-from .dispatch_common import Watch
+from .dispatch_common import Watch, flip_data, live, z
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -261,3 +262,37 @@ async def test_a_device_flatpeak_no_longer_knows_can_be_removed_from_repairs(
     assert [d.device_id for d in entry.runtime_data.devices.values()] == device_ids[:2]
     assert gone.subentry_id not in entry.subentries
     assert [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN] == []
+
+
+async def test_a_flip_dispatch_sends_the_windows_of_its_own_device(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    sandbox_url: str,
+    entry_data: dict[str, Any],
+) -> None:
+    freezer.move_to(NOW)
+    first, second = await make_devices(hass, sandbox, entry_data, 2)
+    for number, device_id in enumerate((first, second)):
+        start = NOW + (number + 1) * HOUR
+        sandbox.set_schedule_override(
+            [session(NOW, NOW + 6 * HOUR, (start, start + HOUR))], device_id=device_id
+        )
+    entry = batteries_entry(entry_data, sandbox.location_id, [first, second], options=QUIET)
+    await setup_entry(hass, entry)
+
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=MappingProxyType(flip_data(sandbox, sandbox_url) | {"device_id": second}),
+            subentry_type=SUBENTRY_TYPE,
+            title="Flip prg",
+            unique_id=None,
+        ),
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # The second device's window, not the first's, and on the second device's dispatch.
+    assert [(e["starts_at"], e["duration_s"]) for e in live(sandbox)] == [(z(NOW + 2 * HOUR), 3600)]
+    assert device_of(entry, first).dispatch.target is None
+    assert device_of(entry, second).dispatch.target is not None

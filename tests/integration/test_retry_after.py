@@ -100,6 +100,7 @@ async def test_a_flatpeak_retry_after_outlives_a_restart(
     linked_entry: MockConfigEntry,
 ) -> None:
     await setup_entry(hass, linked_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)  # the first send
     assert scheduled.request_counts["device_state"] == 1
     scheduled.inject(Fault(route="schedule_soc", status=429, retry_after="3600"))
     await device_of(linked_entry).schedule.async_refresh()
