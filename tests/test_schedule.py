@@ -277,3 +277,23 @@ def test_a_window_moved_across_the_autumn_change_is_shifted() -> None:
     assert (diff.added, diff.removed, diff.late_notice) == ((), (), False)
     (change,) = diff.shifted
     assert (change.slot.start, change.slot.end, change.previous) == (at(-10), at(20), before[0])
+
+
+def test_a_running_window_planned_again_from_now_keeps_its_start() -> None:
+    before = plan((0, 180, (slot(30, 90), slot(120, 150)), 1, 1))
+    now = T0 + 50 * M
+    again = ChargingPlan(
+        plan((0, 180, (slot(50, 90), slot(120, 150)), 1, 1)).schedule, previous=before, now=now
+    )
+    assert [s.start for s in again.slots] == [T0 + 30 * M, T0 + 120 * M]
+    assert again.active_period(now).start == T0 + 30 * M  # type: ignore[union-attr]
+    assert diff_windows(before.slots, again.slots, now, timedelta(minutes=15)).added == ()
+
+    # Another end, another power, or a window not yet begun: not the same window.
+    for changed in (slot(50, 100), slot(50, 90, power=3000)):
+        moved = ChargingPlan(plan((0, 180, (changed,), 1, 1)).schedule, previous=before, now=now)
+        assert moved.slots[0].start == T0 + 50 * M
+    early = ChargingPlan(
+        plan((0, 180, (slot(25, 90),), 1, 1)).schedule, previous=before, now=T0 + 20 * M
+    )
+    assert early.slots[0].start == T0 + 25 * M

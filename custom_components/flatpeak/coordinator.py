@@ -324,12 +324,12 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
 
     @property
     def plan(self) -> ChargingPlan | None:
-        """The schedule's meaning, rebuilt whenever the schedule is replaced."""
+        """The schedule's meaning, rebuilt on the last one whenever the schedule is replaced."""
         schedule = self.latest
         if schedule is None:
             return None
         if self._plan is None or self._plan.schedule is not schedule:
-            self._plan = ChargingPlan(schedule)
+            self._plan = ChargingPlan(schedule, previous=self._plan, now=dt_util.utcnow())
         return self._plan
 
     def status(self, now: datetime) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import accumulate, pairwise
@@ -156,18 +156,65 @@ def _runs(sessions: Iterable[ChargingSession]) -> tuple[Run, ...]:
     return tuple(sorted(runs, key=by_time))
 
 
+def same_window(before: ChargingSlot, after: ChargingSlot) -> bool:
+    """Say whether a slot of a new schedule is a window of the last one, its start aside.
+
+    Flatpeak plans from the moment it is asked, so the window in force comes
+    back starting then: with the same end, power and kind, it is the window
+    already running, not a new one.
+    """
+    return (before.end, before.power_w, before.vpp_event) == (
+        after.end,
+        after.power_w,
+        after.vpp_event,
+    )
+
+
+def _carry_over(
+    sessions: Iterable[ChargingSession], running: Sequence[ChargingSlot], now: datetime
+) -> tuple[ChargingSession, ...]:
+    """Give back their start to the windows running now that a new schedule planned again."""
+
+    def carried(slot: ChargingSlot) -> ChargingSlot:
+        for before in running:
+            if before.start < slot.start <= now and same_window(before, slot):
+                return replace(slot, start=before.start)
+        return slot
+
+    return tuple(
+        replace(session, slots=tuple(sorted(map(carried, session.slots), key=by_time)))
+        for session in sessions
+    )
+
+
 class ChargingPlan:
     """What a schedule means at any moment: the questions entities ask.
 
     Each answer about a moment is a bisection or two in lists built once per
-    schedule, so entities may ask at every state they write.
+    schedule, so entities may ask at every state they write. Built on the last
+    plan, a window running now keeps its start when the new schedule plans it
+    again from now (see `same_window`): nothing moved, and `window_start`
+    still says when it began.
     """
 
-    def __init__(self, schedule: SocSchedule) -> None:
-        """Index the schedule's sessions, slots and runs."""
+    def __init__(
+        self,
+        schedule: SocSchedule,
+        *,
+        previous: ChargingPlan | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Index the schedule's sessions, slots and runs, carrying over the running windows."""
         self.schedule = schedule
-        self.sessions = tuple(sorted(schedule.sessions, key=by_time))
-        self.slots = schedule.slots
+        sessions: Iterable[ChargingSession] = schedule.sessions
+        if previous is not None and now is not None:
+            running = [slot for slot in previous.slots if slot.start <= now < slot.end]
+            if running:
+                sessions = _carry_over(sessions, running, now)
+        self.sessions: tuple[ChargingSession, ...] = tuple(sorted(sessions, key=by_time))
+        self.slots: tuple[ChargingSlot, ...] = tuple(
+            sorted((slot for session in self.sessions for slot in session.slots), key=by_time)
+        )
         self.periods = _merge(self.slots)
         self.runs = _runs(self.sessions)
         self._sessions = TimeIndex(self.sessions)

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from sandbox import Sandbox
 
-from .common import PREFIX, device_of, session, setup_entry, state
+from .common import CALENDAR, CHARGING, PREFIX, at, device_of, session, setup_entry, state
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 EVENT = f"event.{PREFIX}_schedule_change"
@@ -165,3 +165,55 @@ async def test_a_whole_new_week_lists_the_soonest_windows_and_counts_the_rest(
     assert data["not_listed"] == 2 + 32
     # Well within what the recorder keeps of an entity's attributes.
     assert len(json.dumps(data)) < 16384 // 2
+
+
+async def test_a_running_window_planned_again_from_now_is_the_same_window(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Flatpeak plans from the moment it is asked: during a window, it starts "now"."""
+    start, end = NOW + H, NOW + 3 * H
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * H, (start, end))])
+    await setup_entry(hass, mock_config_entry)
+    await at(hass, freezer, start)
+    assert state(hass, CHARGING) == "on"
+    before = attributes(hass)
+
+    # Asked again 20 minutes into the window (a refresh, a state of charge, an option).
+    await at(hass, freezer, start + 20 * M)
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * H, (start + 20 * M, end))])
+    await refetch(hass, mock_config_entry)
+
+    assert attributes(hass) == before  # no event
+    window_attributes = hass.states.get(CHARGING).attributes  # type: ignore[union-attr]
+    assert window_attributes["window_start"] == start
+    assert (await calendar_starts(hass, NOW, NOW + 6 * H)) == [start]
+    assert device_of(mock_config_entry).schedule.plan.slots[0].start == start  # type: ignore[union-attr]
+
+    # Asked again later, still the same window: it keeps the start it began at.
+    await at(hass, freezer, start + 50 * M)
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * H, (start + 50 * M, end))])
+    await refetch(hass, mock_config_entry)
+    assert attributes(hass) == before
+    assert hass.states.get(CHARGING).attributes["window_start"] == start  # type: ignore[union-attr]
+
+    # A real change (another end) is reported as such.
+    sandbox.set_schedule_override([session(NOW, NOW + 6 * H, (start + 50 * M, end + H))])
+    await refetch(hass, mock_config_entry)
+    assert attributes(hass)["summary"] == "1 window shifted (at short notice)"
+
+
+async def calendar_starts(hass: HomeAssistant, start: datetime, end: datetime) -> list[datetime]:
+    """The starts of the calendar's events between start and end, as instants."""
+    answer = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {"entity_id": CALENDAR, "start_date_time": start, "end_date_time": end},
+        blocking=True,
+        return_response=True,
+    )
+    assert answer is not None
+    events: Any = answer[CALENDAR]["events"]
+    return [dt_util.as_utc(datetime.fromisoformat(event["start"])) for event in events]
