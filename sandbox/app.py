@@ -264,6 +264,10 @@ class Sandbox:
         self._counts.clear()
         self._requests.clear()
 
+    def add_location(self, location_id: str, *devices: str) -> None:
+        """Add a second location on the same tariff, where the given devices are too."""
+        self.flatpeak.add_location(location_id, *devices)
+
     def set_tariff_status(self, element: str, status: str) -> None:
         """Set a tariff element's status, verbatim (a trailing space is kept)."""
         self.flatpeak.set_tariff_status(element, status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 import hashlib
@@ -581,6 +582,18 @@ class FlatpeakCloud:
         now = self.clock.now()
         for token in self._tokens.values():
             token.expires_at = min(token.expires_at, now)
+
+    def add_location(self, location_id: str, *devices: str) -> None:
+        """Add a second home on the same tariff (a copy of the first), where devices are too."""
+        home = self.locations[LOCATION_ID]
+        self.locations[location_id] = dataclasses.replace(
+            home,
+            id=location_id,
+            reference_id=f"SANDBOX-{location_id.upper()}",
+            tariff_status=dict(home.tariff_status),
+        )
+        for device_id in devices:
+            self.devices[device_id].locations.append(location_id)
 
     def set_tariff_status(self, element: str, status: str) -> None:
         """Set a tariff element's status verbatim, on every location."""

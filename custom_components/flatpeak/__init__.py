@@ -62,15 +62,15 @@ async def async_remove_entry(hass: HomeAssistant, entry: FlatpeakConfigEntry) ->
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: FlatpeakConfigEntry) -> None:
-    """Reload for changed credentials, options or device settings; follow the rest in place.
+    """Reload for new credentials or a new URL; follow everything else in place.
 
     Home Assistant calls this at every change of the entry, its subentries
-    included: adding or removing a device, or adding, changing or removing a
-    dispatch, must not interrupt the other devices.
+    included: new options, a device added, changed or removed, a dispatch
+    added, changed or removed, interrupt no entity of the other devices.
     """
     if entry.state is not ConfigEntryState.LOADED:
         return
-    if entry.runtime_data.settings_changed():
+    if entry.runtime_data.credentials_changed():
         await hass.config_entries.async_reload(entry.entry_id)
     else:
-        await entry.runtime_data.async_sync_devices()
+        await entry.runtime_data.async_sync()

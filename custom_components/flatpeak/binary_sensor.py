@@ -154,7 +154,7 @@ async def async_setup_entry(
     async_add_device_entities(
         entry,
         async_add_entities,
-        lambda device: [FlatpeakBinarySensor(device, d) for d in BINARY_SENSORS],
+        lambda device, _: [FlatpeakBinarySensor(device, d) for d in BINARY_SENSORS],
     )
 
 

@@ -39,7 +39,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the charging-window calendar of each Flatpeak device."""
-    async_add_device_entities(entry, async_add_entities, lambda device: [FlatpeakCalendar(device)])
+    async_add_device_entities(
+        entry, async_add_entities, lambda device, _: [FlatpeakCalendar(device)]
+    )
 
 
 def wall_time(moment: datetime) -> datetime:

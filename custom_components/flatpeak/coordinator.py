@@ -14,10 +14,10 @@ a request.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 import random
-from typing import override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -97,8 +97,7 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
         self.fresh = False
         self.last_success_time: datetime | None = None
         self.error: Problem | None = None
-        cap = self.base_interval if self.retry_cap is None else self.retry_cap
-        self.backoff = Backoff(min(cap, self.base_interval))
+        self.backoff = Backoff(self._retry_cap())
         # Called when a fetch meets a tariff problem: the tariff status may have changed.
         self.on_tariff_problem: Callable[[], None] | None = None
         self._finished = Listeners(f"{self.kind} fetches")
@@ -107,6 +106,18 @@ class FlatpeakCoordinator[T: (SocSchedule, LocationStatus, Device, Prices)](
     def failures(self) -> int:
         """Failed fetches in a row."""
         return self.backoff.failures
+
+    def _retry_cap(self) -> timedelta:
+        cap = self.base_interval if self.retry_cap is None else self.retry_cap
+        return min(cap, self.base_interval)
+
+    @callback
+    def apply_options(self, options: Mapping[str, Any]) -> None:
+        """Take the account's new options: the next fetch is due at the new interval."""
+        self.base_interval = self.interval.duration(options)
+        self.backoff.cap = self._retry_cap()
+        if self.failures == 0:
+            self.update_interval = self._jittered(self.base_interval)
 
     @property
     def not_before(self) -> datetime | None:
@@ -271,9 +282,20 @@ class StatusCoordinator(FlatpeakCoordinator[LocationStatus]):
     ) -> None:
         """Set up the coordinator; a failed fetch or two keeps the status shown."""
         super().__init__(hass, entry, client, cache, location_id)
-        # Shown for 6 hours after fetches start failing, longer with a long interval:
-        # one failed fetch at its time must not blank a status fetched an interval ago.
-        self.stale_after = max(timedelta(hours=6), 2 * self.base_interval)
+        self.stale_after = self._stale_after()
+
+    def _stale_after(self) -> timedelta:
+        """Shown for 6 hours after fetches start failing, longer with a long interval.
+
+        One failed fetch at its time must not blank a status fetched an interval ago.
+        """
+        return max(timedelta(hours=6), 2 * self.base_interval)
+
+    @callback
+    @override
+    def apply_options(self, options: Mapping[str, Any]) -> None:
+        super().apply_options(options)
+        self.stale_after = self._stale_after()
 
     @callback
     def request_check(self) -> None:
@@ -312,12 +334,24 @@ class ScheduleCoordinator(FlatpeakCoordinator[SocSchedule]):
         location_id: str,
     ) -> None:
         """Set up the device's coordinator with the account's horizon and lead time."""
-        options = entry.options
         self.location_id = location_id
-        self.lead_time = LEAD_TIME.duration(options)
-        self.horizon_hours = SCHEDULE_HORIZON.value(options)
+        self.lead_time = LEAD_TIME.duration(entry.options)
+        self.horizon_hours = SCHEDULE_HORIZON.value(entry.options)
         self._plan: ChargingPlan | None = None
         super().__init__(hass, entry, client, cache, device_id)
+
+    @callback
+    @override
+    def apply_options(self, options: Mapping[str, Any]) -> None:
+        """Take the new lead time at once; a new horizon asks for a schedule that covers it."""
+        super().apply_options(options)
+        self.lead_time = LEAD_TIME.duration(options)
+        horizon = SCHEDULE_HORIZON.value(options)
+        if horizon != self.horizon_hours:
+            self.horizon_hours = horizon
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), f"{self.name} new horizon"
+            )
 
     async def _fetch(self) -> SocSchedule:
         return await self.client.schedule_by_soc(self.scope, self.location_id, self.horizon_hours)

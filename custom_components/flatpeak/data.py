@@ -11,7 +11,7 @@ their subentries while the account runs: nothing else is restarted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ from .const import (
     CONF_ACCOUNT_ID,
     CONF_DEVICE_ID,
     CONF_LOCATION_ID,
+    CONF_SOC_ENTITY,
     DEVICE_INTERVAL,
     DOMAIN,
     LOGGER,
@@ -179,11 +180,13 @@ class AccountData:
             base_url=entry.data[CONF_URL],
         )
         self.cache = ResponseCache(hass, entry)
-        # What the account runs on: a change of it calls for a reload.
-        self._settings = (dict(entry.data), dict(entry.options))
+        # What the account runs on: a change of the credentials or URL calls for a reload.
+        self._data = dict(entry.data)
+        self._options = dict(entry.options)
         self.locations: dict[str, LocationData] = {}
         self.devices: dict[str, DeviceData] = {}
         self._device_listeners: list[Callable[[DeviceData], None]] = []
+        self._restart_listeners: list[Callable[[DeviceData], Awaitable[None]]] = []
         # Told when devices come and go.
         self._changed = Listeners("devices")
         self._sync_lock = asyncio.Lock()
@@ -289,21 +292,32 @@ class AccountData:
         self._device_listeners.append(add)
         return lambda: self._device_listeners.remove(add)
 
-    def settings_changed(self) -> bool:
-        """Say whether the account's settings, or a running device's, changed since it started."""
-        if (dict(self.entry.data), dict(self.entry.options)) != self._settings:
-            return True
-        wanted = device_subentries(self.entry)
-        return any(
-            subentry_id in wanted and dict(wanted[subentry_id].data) != device.settings
-            for subentry_id, device in self.devices.items()
-        )
+    @callback
+    def async_on_restart(self, remove: Callable[[DeviceData], Awaitable[None]]) -> CALLBACK_TYPE:
+        """Call remove before a device restarts, so that its entities go; return the way to stop."""
+        self._restart_listeners.append(remove)
+        return lambda: self._restart_listeners.remove(remove)
 
-    async def async_sync_devices(self) -> None:
-        """Start the devices whose subentry was added, stop those whose subentry was removed."""
+    def credentials_changed(self) -> bool:
+        """Say whether the account's credentials or URL changed since it started: a reload."""
+        return dict(self.entry.data) != self._data
+
+    async def async_sync(self) -> None:
+        """Follow the entry as it is now, in place: its options, devices and dispatches."""
         async with self._sync_lock:
+            if dict(self.entry.options) != self._options:
+                self._apply_options()
             await self._async_sync_devices()
         self._changed.notify()
+
+    @callback
+    def _apply_options(self) -> None:
+        """Give every coordinator and writer the new options; no entity is interrupted."""
+        self._options = options = dict(self.entry.options)
+        for coordinator in self.coordinators:
+            coordinator.apply_options(options)
+        for device in self.devices.values():
+            device.writer.rewrite()
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -323,13 +337,35 @@ class AccountData:
         for location_id in [known for known in self.locations if known not in in_use]:
             await self.locations.pop(location_id).async_stop()
         for subentry_id, subentry in wanted.items():
-            if subentry_id not in self.devices:
-                device = await self._async_start_device(subentry, at_setup=False)
-                for add in list(self._device_listeners):
-                    add(device)
-                device.soc.async_start()
+            known = self.devices.get(subentry_id)
+            if known is not None and dict(subentry.data) != known.settings:
+                await self._async_change_device(known, subentry)
+            elif known is None:
+                await self._async_add_device(subentry)
         for device in self.devices.values():
             await device.dispatch.async_apply()
+
+    async def _async_add_device(self, subentry: ConfigSubentry) -> None:
+        device = await self._async_start_device(subentry, at_setup=False)
+        for add in list(self._device_listeners):
+            add(device)
+        device.soc.async_start()
+
+    async def _async_change_device(self, device: DeviceData, subentry: ConfigSubentry) -> None:
+        """Take a device's new settings: a new battery sensor in place, a new location anew.
+
+        A device at another location reads another status and other prices:
+        it is restarted, alone; its entities come back with their IDs.
+        """
+        settings = dict(subentry.data)
+        if settings[CONF_LOCATION_ID] == device.settings[CONF_LOCATION_ID]:
+            device.soc.set_source(settings.get(CONF_SOC_ENTITY))
+            device.settings = settings
+            return
+        for remove in list(self._restart_listeners):
+            await remove(device)
+        await self.devices.pop(subentry.subentry_id).async_stop()
+        await self._async_add_device(subentry)
 
     async def _async_start_device(self, subentry: ConfigSubentry, *, at_setup: bool) -> DeviceData:
         """Start a device: its location first, then its own answers, writer and dispatch."""

@@ -55,19 +55,42 @@ EXPORT_PRICE_EDGES = Moment(
 )
 
 
+# Adds more of a device's entities, to a subentry.
+type AddLater = Callable[[list[Entity], str], None]
+
+
 @callback
 def async_add_device_entities(
     entry: FlatpeakConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    make: Callable[[DeviceData], Iterable[Entity]],
+    make: Callable[[DeviceData, AddLater], Iterable[Entity]],
 ) -> None:
-    """Add each device's entities to its subentry: now, and for each device added later."""
+    """Add each device's entities to its subentry: now, and for each device added later.
+
+    `make` may add more of the device's entities later (its dispatch's, to
+    the dispatch's subentry) with the `AddLater` it is given. A device that
+    restarts (at another location) has all its entities removed first; they
+    come back with it, with their IDs.
+    """
+    made: dict[str, list[Entity]] = {}
 
     @callback
     def add(device: DeviceData) -> None:
-        async_add_entities(make(device), config_subentry_id=device.subentry_id)
+        def add_later(entities: list[Entity], subentry_id: str) -> None:
+            made[device.subentry_id].extend(entities)
+            async_add_entities(entities, config_subentry_id=subentry_id)
 
-    entry.async_on_unload(entry.runtime_data.async_for_each_device(add))
+        made[device.subentry_id] = []
+        add_later(list(make(device, add_later)), device.subentry_id)
+
+    async def remove(device: DeviceData) -> None:
+        for entity in made.pop(device.subentry_id, []):
+            if entity.hass is not None:  # (those disabled in the registry were never added)
+                await entity.async_remove()
+
+    account = entry.runtime_data
+    entry.async_on_unload(account.async_for_each_device(add))
+    entry.async_on_unload(account.async_on_restart(remove))
 
 
 def device_info(data: DeviceData) -> DeviceInfo:

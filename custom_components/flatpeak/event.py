@@ -33,7 +33,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the schedule-change event of each Flatpeak device."""
     async_add_device_entities(
-        entry, async_add_entities, lambda device: [ScheduleChangeEvent(device)]
+        entry, async_add_entities, lambda device, _: [ScheduleChangeEvent(device)]
     )
 
 

@@ -20,7 +20,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the target state of charge of each Flatpeak device."""
     async_add_device_entities(
-        entry, async_add_entities, lambda device: [TargetStateOfChargeNumber(device)]
+        entry, async_add_entities, lambda device, _: [TargetStateOfChargeNumber(device)]
     )
 
 

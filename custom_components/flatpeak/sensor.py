@@ -35,6 +35,7 @@ from .entity import (
     IMPORT_PRICE_EDGES,
     SESSION_ENDS,
     WINDOW_EDGES,
+    AddLater,
     FlatpeakDeviceEntity,
     FlatpeakEntity,
     Moment,
@@ -420,15 +421,14 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of each Flatpeak device, and those of its dispatch when it has one."""
 
-    def make(device: DeviceData) -> list[SensorEntity]:
+    def make(device: DeviceData, add_later: AddLater) -> list[SensorEntity]:
         descriptions = [*SENSORS, *IMPORT_PRICE_SENSORS]
         if device.export_prices is not None:
             descriptions += EXPORT_PRICE_SENSORS
         entities: list[SensorEntity] = [FlatpeakSensor(device, d) for d in descriptions]
-        entities.append(SavingsSensor(device))
-        if device.soc.source is not None:
-            entities.append(StateOfChargeSyncSensor(device))
-        _add_dispatch_sensors(entry, device, async_add_entities)
+        # Always there: a battery sensor linked later is followed in place.
+        entities += [SavingsSensor(device), StateOfChargeSyncSensor(device)]
+        _add_dispatch_sensors(entry, device, add_later)
         return entities
 
     async_add_device_entities(entry, async_add_entities, make)
@@ -597,9 +597,7 @@ def dispatch_sensors(kind: TargetKind) -> tuple[DispatchSensorDescription, ...]:
 
 
 def _add_dispatch_sensors(
-    entry: FlatpeakConfigEntry,
-    device: DeviceData,
-    async_add_entities: AddConfigEntryEntitiesCallback,
+    entry: FlatpeakConfigEntry, device: DeviceData, add_later: AddLater
 ) -> None:
     """Add a device's dispatch sensors to the dispatch's subentry: now, or once it is added.
 
@@ -614,9 +612,9 @@ def _add_dispatch_sensors(
         if target is None or kind is None or target.subentry_id in added:
             return
         added.add(target.subentry_id)
-        async_add_entities(
+        add_later(
             [DispatchSensor(device, kind, description) for description in dispatch_sensors(kind)],
-            config_subentry_id=target.subentry_id,
+            target.subentry_id,
         )
 
     add_new()

@@ -101,6 +101,15 @@ class StateOfChargeLink:
         self._take(current.state if current else None)
 
     @callback
+    def set_source(self, source: str | None) -> None:
+        """Follow another sensor (or none), from its current reading."""
+        self.async_stop()
+        self.source = source or None
+        self.reading = None
+        self.async_start()
+        self._plan()
+
+    @callback
     def async_stop(self) -> None:
         """Stop following the sensor and sending."""
         if self._unsub_source is not None:

@@ -88,6 +88,12 @@ class StateWriter:
         return remove
 
     @callback
+    def rewrite(self) -> None:
+        """Write every entity, and set the timer again: what they show moves otherwise now."""
+        self._write(list(self._entities))
+        self._timer.arm()
+
+    @callback
     def stop(self) -> None:
         """Stop following the coordinators and the instants."""
         self._timer.stop()

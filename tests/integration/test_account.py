@@ -296,3 +296,51 @@ async def test_a_flip_dispatch_sends_the_windows_of_its_own_device(
     assert [(e["starts_at"], e["duration_s"]) for e in live(sandbox)] == [(z(NOW + 2 * HOUR), 3600)]
     assert device_of(entry, first).dispatch.target is None
     assert device_of(entry, second).dispatch.target is not None
+
+
+async def test_a_new_battery_sensor_is_followed_in_place(
+    hass: HomeAssistant, sandbox: Sandbox, three: tuple[MockConfigEntry, list[str]]
+) -> None:
+    entry, device_ids = three
+    watch = Watch(hass, entry)
+    device = device_of(entry, device_ids[0])
+    hass.states.async_set("sensor.battery_level", "55", {"unit_of_measurement": "%"})
+    subentry = entry.subentries[device.subentry_id]
+
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "soc_entity": "sensor.battery_level"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # Sent at once, with no entity of any device interrupted.
+    assert device.soc.source == "sensor.battery_level"
+    assert sandbox.flatpeak.device_state(device_ids[0])["soc_percent"] == 55
+    assert [s for s in watch.states.values() if None in s or "unavailable" in s] == []
+    assert entry.runtime_data is watch._data
+
+
+async def test_a_device_moved_to_another_location_restarts_alone(
+    hass: HomeAssistant, sandbox: Sandbox, three: tuple[MockConfigEntry, list[str]]
+) -> None:
+    entry, device_ids = three
+    moved_id, *kept = device_ids
+    sandbox.add_location("loc_holidayhome", moved_id)
+    watch = Watch(hass, entry, kept)
+    device = device_of(entry, moved_id)
+    window = charging_window(hass, entry, moved_id)
+    sandbox.reset_counts()
+
+    subentry = entry.subentries[device.subentry_id]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "location_id": "loc_holidayhome"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    watch.assert_untouched()
+    moved = device_of(entry, moved_id)
+    assert moved is not device
+    assert moved.location.location_id == "loc_holidayhome"
+    assert set(entry.runtime_data.locations) == {sandbox.location_id, "loc_holidayhome"}
+    # Its entities came back with their IDs; the new location's answers were fetched once.
+    assert state(hass, window) in ("on", "off")
+    assert sandbox.request_counts["location_status"] == 1

@@ -9,12 +9,7 @@ import re
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import (
-    SOURCE_RECONFIGURE,
-    SOURCE_USER,
-    ConfigEntryState,
-    ConfigSubentry,
-)
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigSubentry
 from homeassistant.const import CONF_API_KEY, CONF_URL, PERCENTAGE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -485,13 +480,14 @@ async def test_reconfiguring_the_dispatch_moves_its_events_without_a_reload(
         assert "unavailable" not in watch.states[entity_id]
 
 
-async def test_changing_the_options_still_reloads(
+async def test_changing_the_options_applies_them_in_place(
     hass: HomeAssistant, scheduled: Sandbox, sandbox_url: str, mock_config_entry: MockConfigEntry
 ) -> None:
     entry = with_flip(mock_config_entry, flip_data(scheduled, sandbox_url))
     await setup_entry(hass, entry)
     await hass.async_block_till_done(wait_background_tasks=True)
-    data = entry.runtime_data
+    watch = Watch(hass, entry)
+    scheduled.reset_counts()
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
@@ -500,10 +496,10 @@ async def test_changing_the_options_still_reloads(
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data is not data
+    watch.assert_untouched()  # no reload, no entity interrupted
+    # The new horizon is asked for at once; the dispatch carried on, sending nothing twice.
     assert device_of(entry).schedule.horizon_hours == 48
-    # The dispatch started again with the entry, and sent nothing twice.
-    assert device_of(entry).dispatch.target is not None
+    assert scheduled.request_counts["schedule_soc"] == 1
+    assert scheduled.requests[-1].route == "schedule_soc"
     assert state(hass, FLIP_STATUS) == "dispatched"
     assert live_keys(scheduled) == Counter([window(*A)])

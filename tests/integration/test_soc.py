@@ -213,4 +213,4 @@ async def test_without_a_linked_sensor_nothing_is_sent(
     )
     await settle(hass, freezer, timedelta(hours=1))
     assert sandbox.request_counts["device_state"] == 0
-    assert hass.states.get(SYNC) is None
+    assert state(hass, SYNC) == "not_linked"
