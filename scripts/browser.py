@@ -249,6 +249,18 @@ def api(servers: Servers, method: str, path: str, body: Any = None) -> Any:
     return run_async(_api(servers, method, path, body))
 
 
+async def _websocket(servers: Servers, command: dict[str, Any]) -> Any:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        hass = demo.Hass(session, servers.hass_url)
+        await demo.log_in(hass)
+        return await demo.websocket_call(hass, str(command["type"]), command)
+
+
+def websocket(servers: Servers, command: dict[str, Any]) -> Any:
+    """Send one command over Home Assistant's websocket API as the demo user; return its result."""
+    return run_async(_websocket(servers, command))
+
+
 def launch(playwright: Playwright) -> Browser:
     """Start the system's Chromium, headless."""
     return playwright.chromium.launch(

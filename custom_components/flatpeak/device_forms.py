@@ -122,20 +122,26 @@ def device_name(device: Device, taken: Collection[str] = ()) -> str:
 
 
 def device_label(device: Device) -> str:
-    """Return how a list shows a device: name, kind, reference and ID."""
+    """Return how a list shows a device, short enough for a chip: name, kind, end of its ID."""
     name = device_name(device)
     parts = [name]
     if not name.startswith(device_kind(device)):
         parts.append(device_kind(device))
-    if (reference := device.reference_id) and reference != name:
-        parts.append(reference)
-    parts.append(device.id)
+    if device.id[-ID_END:] not in name:
+        parts.append(f"…{device.id[-ID_END:]}")
     return " · ".join(parts)
 
 
 def _haystack(device: Device) -> str:
-    """Return everything a search looks in, folded."""
-    words = (device_label(device), device.type, device.model_code, *device.locations)
+    """Return everything a search looks in, folded: the label, reference, ID, type, locations."""
+    words = (
+        device_label(device),
+        device.reference_id,
+        device.id,
+        device.type,
+        device.model_code,
+        *device.locations,
+    )
     return " ".join(str(word) for word in words if word).casefold()
 
 
@@ -290,8 +296,14 @@ class DeviceChoice:
         return {"shown": str(len(self.choices)), "total": total, "max": str(MAX_CHOICES)}
 
     def pick_values(self, user_input: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Return what the form shows filled in: what was picked, and the search."""
+        """Return what the form shows filled in: what was picked, and the search.
+
+        Nothing is picked until the user picks (a required list would otherwise
+        show its first device chosen): nothing is added unasked.
+        """
         values = dict(user_input or {})
+        if self.multiple:
+            values.setdefault(self.field, [])
         if self.searchable:
             values.setdefault(CONF_SEARCH, self.query)
         return values

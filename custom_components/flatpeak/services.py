@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,8 @@ from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
 from .api import ApiError, PricePeriod, TariffDirection
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
+from .coordinator import FlatpeakCoordinator
 from .data import AccountData, DeviceData, FlatpeakConfigEntry
 from .devices import owner_entries
 from .dispatch import TARGETS, DispatchedEvent, DispatchTarget
@@ -67,7 +69,7 @@ STATE_SCHEMA = ENTRY_SCHEMA.extend(
 )
 
 # The manual refreshes of each Flatpeak device, lately.
-REFRESHES: HassKey[dict[str, deque[datetime]]] = HassKey("flatpeak_refreshes")
+REFRESHES: HassKey[dict[str, Refreshes]] = HassKey("flatpeak_refreshes")
 
 
 @callback
@@ -170,20 +172,60 @@ def device_data(call: ServiceCall) -> DeviceData:
 
 
 async def _async_refresh(call: ServiceCall) -> None:
-    """Fetch the schedule, tariff status and prices now, within the request budget."""
+    """Fetch the schedule, tariff status and prices now, within the request budget.
+
+    Asked for too soon, it is no error: it joins the fetch already due and
+    answers when that one has. Within a minute of the last refresh, that is
+    the refresh under way, or done (its answers are that fresh); beyond ten an
+    hour, the schedule's next regular fetch. No request is added either way:
+    an automation calling it in a loop cannot flood Flatpeak.
+    """
     data = device_data(call)
     now = dt_util.utcnow()
-    recent = call.hass.data.setdefault(REFRESHES, {}).setdefault(data.device_id, deque())
-    while recent and now - recent[0] >= REFRESH_BUDGET_PERIOD:
-        recent.popleft()
-    if recent and now - recent[-1] < REFRESH_COOLDOWN:
-        _refuse("refresh_cooldown", recent[-1] + REFRESH_COOLDOWN - now)
-    if len(recent) >= REFRESH_BUDGET:
-        _refuse("refresh_budget", recent[0] + REFRESH_BUDGET_PERIOD - now)
+    refreshes = call.hass.data.setdefault(REFRESHES, {})
+    recent = refreshes.setdefault(data.device_id, Refreshes())
+    recent.forget_before(now - REFRESH_BUDGET_PERIOD)
+    if recent.last is not None and now - recent.last < REFRESH_COOLDOWN:
+        LOGGER.debug("A refresh of %s within a minute of the last joins it", data.name)
+        if recent.under_way is not None:
+            await asyncio.shield(recent.under_way)
+        return
+    if len(recent.times) >= REFRESH_BUDGET:
+        LOGGER.debug("A refresh of %s beyond the budget joins its next fetch", data.name)
+        await _async_next_fetch(data.schedule)
+        return
     # Flatpeak's Retry-After holds back every request of the account's client.
     if (deadline := data.client.not_before) is not None:
         _refuse("refresh_rate_limited", deadline - now)
-    recent.append(now)
+    recent.times.append(now)
+    recent.under_way = call.hass.async_create_task(_async_fetch_all(data))
+    try:
+        await recent.under_way
+    finally:
+        recent.under_way = None
+
+
+class Refreshes:
+    """A device's manual refreshes in the last hour, and the one under way."""
+
+    def __init__(self) -> None:
+        """Start with none."""
+        self.times: deque[datetime] = deque()
+        self.under_way: asyncio.Task[None] | None = None
+
+    @property
+    def last(self) -> datetime | None:
+        """When the last refresh was asked for."""
+        return self.times[-1] if self.times else None
+
+    def forget_before(self, moment: datetime) -> None:
+        """Forget the refreshes asked for before moment."""
+        while self.times and self.times[0] < moment:
+            self.times.popleft()
+
+
+async def _async_fetch_all(data: DeviceData) -> None:
+    """Fetch what a refresh fetches: all but the device; a failure says what failed."""
     coordinators = [c for c in data.coordinators if c is not data.device]
     for coordinator in coordinators:
         await coordinator.async_refresh_now()
@@ -196,6 +238,22 @@ async def _async_refresh(call: ServiceCall) -> None:
                 "error": "; ".join(f"{c.kind}: {c.last_exception}" for c in failed)
             },
         )
+
+
+async def _async_next_fetch(coordinator: FlatpeakCoordinator[Any]) -> None:
+    """Wait until the coordinator's next fetch has ended."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @callback
+    def ended() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    stop = coordinator.async_add_refresh_listener(ended)
+    try:
+        await done
+    finally:
+        stop()
 
 
 def _refuse(key: str, wait: timedelta) -> None:

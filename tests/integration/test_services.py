@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
@@ -13,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 import voluptuous as vol
 import yaml
 
@@ -195,16 +196,19 @@ async def test_refresh_fetches_the_tariff_status_now(
     assert status.elements["non_commodity_export"].status == "ERROR"
 
 
-async def test_refresh_at_most_once_a_minute(
+async def test_a_refresh_within_a_minute_joins_the_last(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, sandbox: Sandbox, loaded: MockConfigEntry
 ) -> None:
-    await call(hass, "refresh", loaded)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sandbox.reset_counts()
+    # Two at once: one fetch, both answered when it has.
+    await asyncio.gather(call(hass, "refresh", loaded), call(hass, "refresh", loaded))
+    assert sandbox.request_counts["schedule_soc"] == 1
     sandbox.reset_counts()
 
+    # A minute on, no error either, and no request: the answers are that fresh.
     freezer.tick(timedelta(seconds=59))
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "refresh", loaded)
-    assert "Try again in 1 s" in assert_translated(err.value, "refresh_cooldown")
+    await call(hass, "refresh", loaded)
     assert sum(sandbox.request_counts.values()) == 0
 
     freezer.tick(timedelta(seconds=1))
@@ -212,28 +216,27 @@ async def test_refresh_at_most_once_a_minute(
     assert sandbox.request_counts["schedule_soc"] == 1
 
 
-async def test_refresh_at_most_ten_times_an_hour(
+async def test_beyond_ten_an_hour_a_refresh_joins_the_next_fetch(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, sandbox: Sandbox, loaded: MockConfigEntry
 ) -> None:
-    first = datetime.now(UTC)
     for _ in range(10):
         await call(hass, "refresh", loaded)
         freezer.tick(timedelta(minutes=1))
     sandbox.reset_counts()
 
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "refresh", loaded)
-    wait = round((first + HOUR - datetime.now(UTC)).total_seconds())
-    assert f"Try again in {wait} s" in assert_translated(err.value, "refresh_budget")
+    # (Not a task of Home Assistant's: waiting until it is idle must not wait for it.)
+    joining = asyncio.ensure_future(call(hass, "refresh", loaded))
+    await hass.async_block_till_done()
+    assert not joining.done()
     assert sum(sandbox.request_counts.values()) == 0
 
-    # An hour after the first, there is room for one more.
-    freezer.move_to(first + HOUR - timedelta(seconds=1))
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "refresh", loaded)
-    assert "Try again in 1 s" in assert_translated(err.value, "refresh_budget")
-    freezer.move_to(first + HOUR)
-    await call(hass, "refresh", loaded)
+    # The schedule's next regular fetch (every 30 minutes) answers it; no error.
+    freezer.tick(timedelta(minutes=35))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert joining.done()
+    await joining
+    assert sandbox.request_counts["schedule_soc"] == 1
 
 
 async def test_refresh_waits_as_long_as_flatpeak_asked(
@@ -529,15 +532,14 @@ async def test_set_device_state_when_flatpeak_fails(
     assert sandbox.request_counts["schedule_soc"] == 0
 
 
-async def test_a_refused_refresh_from_the_ui_is_a_validation_error(
+async def test_a_refresh_too_soon_from_the_ui_is_no_error(
     hass: HomeAssistant,
     hass_ws_client: Any,
     mock_config_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """As the UI calls it: the message says when to try again, and nothing of ours is logged.
+    """As the UI calls it, twice in a row: answered, and nothing logged as an error.
 
-    Home Assistant's websocket handler itself logs the refused call's message, once.
     (Real time here: the websocket's login checks its token against the clock.)
     """
     loaded = mock_config_entry
@@ -555,11 +557,33 @@ async def test_a_refused_refresh_from_the_ui_is_a_validation_error(
     )
     answer = await client.receive_json()
 
+    assert answer["success"] is True
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+
+
+async def test_a_refresh_during_flatpeaks_wait_from_the_ui_is_an_error(
+    hass: HomeAssistant,
+    hass_ws_client: Any,
+    sandbox: Sandbox,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A real refusal stays one: Flatpeak asked to wait, and the message says how long."""
+    loaded = mock_config_entry
+    await setup_entry(hass, loaded)
+    sandbox.inject(Fault(route="schedule_soc", status=429, retry_after=300))
+    await device_of(loaded).schedule.async_refresh()
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "refresh",
+            "service_data": {"config_entry_id": loaded.entry_id},
+        }
+    )
+    answer = await client.receive_json()
+
     assert answer["success"] is False
     assert answer["error"]["code"] == "service_validation_error"
     assert re.search(r"Try again in \d+ s", answer["error"]["message"])
-    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
-    assert len(errors) == 1
-    assert errors[0].name.startswith("homeassistant.components.websocket_api")
-    assert errors[0].exc_info is None
-    assert not [r for r in caplog.records if r.name.startswith("custom_components")]
