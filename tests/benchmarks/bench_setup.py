@@ -14,16 +14,15 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
-from types import MappingProxyType
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
 
 from sandbox import Sandbox
-from tests.integration.common import device_subentry, make_devices
+from tests.integration.common import add_device, make_devices
 
 from .common import load, make_entries, write_result
 
@@ -82,17 +81,7 @@ async def test_memory_per_entry(
         after_first = traced()
         # The further devices are added to the running account, as "Add device" does.
         for number, device_id in enumerate(rest, start=1):
-            device = device_subentry(device_id, sandbox.location_id, f"Battery {number}")
-            hass.config_entries.async_add_subentry(
-                entry,
-                ConfigSubentry(
-                    data=MappingProxyType(dict(device["data"])),
-                    subentry_type=device["subentry_type"],
-                    title=device["title"],
-                    unique_id=device["unique_id"],
-                ),
-            )
-            await hass.async_block_till_done()
+            await add_device(hass, entry, device_id, sandbox.location_id, f"Battery {number}")
         after_rest = traced()
         snapshot = tracemalloc.take_snapshot()
     finally:

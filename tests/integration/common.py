@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -82,6 +83,23 @@ def device_subentry(
         title=title,
         unique_id=device_id,
     )
+
+
+async def add_device(
+    hass: HomeAssistant, entry: MockConfigEntry, device_id: str, location_id: str, title: str
+) -> None:
+    """Add a device to a running account, as "Add device" does, and wait for it."""
+    device = device_subentry(device_id, location_id, title)
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=MappingProxyType(dict(device["data"])),
+            subentry_type=device["subentry_type"],
+            title=device["title"],
+            unique_id=device["unique_id"],
+        ),
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def account_entry(

@@ -17,11 +17,21 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.flatpeak.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.flatpeak.const import DOMAIN
 from custom_components.flatpeak.dispatch.flip.const import SUBENTRY_TYPE
 from sandbox import Fault, Sandbox
 
-from .common import QUIET, at, batteries_entry, device_of, make_devices, session, setup_entry, state
+from .common import (
+    QUIET,
+    add_device,
+    at,
+    batteries_entry,
+    device_of,
+    make_devices,
+    session,
+    setup_entry,
+    state,
+)
 from .dispatch_common import Watch, flip_data, live, z
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
@@ -133,16 +143,7 @@ async def test_adding_a_device_leaves_the_others_running(
     watch = Watch(hass, entry)
     sandbox.reset_counts()
 
-    hass.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data=MappingProxyType({"device_id": second, "location_id": sandbox.location_id}),
-            subentry_type=SUBENTRY_DEVICE,
-            title="Garage battery",
-            unique_id=second,
-        ),
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await add_device(hass, entry, second, sandbox.location_id, "Garage battery")
 
     watch.assert_untouched()
     assert state(hass, "binary_sensor.garage_battery_charging_window") in ("on", "off")
@@ -209,16 +210,7 @@ async def test_a_device_added_in_flatpeak_is_offered_never_added_unasked(
     assert [d.device_id for d in account.devices.values()] == [sandbox.device_id]
 
     # Added by the user (as "Add device" does), it is offered no more.
-    hass.config_entries.async_add_subentry(
-        quiet_entry,
-        ConfigSubentry(
-            data=MappingProxyType({"device_id": added, "location_id": sandbox.location_id}),
-            subentry_type=SUBENTRY_DEVICE,
-            title="New battery",
-            unique_id=added,
-        ),
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await add_device(hass, quiet_entry, added, sandbox.location_id, "New battery")
     assert new_device_issues(hass) == []
 
 
